@@ -1,0 +1,33 @@
+# The README's commands. `make run` and `make test` set everything up themselves on a fresh machine.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test test-postgres lint format bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/leveranse embedded
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+lint: $(STAMP)
+	$(BIN)/ruff check app carriers planning notifications tests bench wsgi.py
+	$(BIN)/ruff format --check app carriers planning notifications tests bench wsgi.py
+
+format: $(STAMP)
+	$(BIN)/ruff format app carriers planning notifications tests bench wsgi.py
+	$(BIN)/ruff check --fix app carriers planning notifications tests bench wsgi.py
+
+bench: $(STAMP)
+	for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) instance

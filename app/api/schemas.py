@@ -1,0 +1,167 @@
+"""Marshmallow schemas of the shop API (they also generate the OpenAPI document)."""
+
+from __future__ import annotations
+
+from datetime import timedelta, timezone
+from zoneinfo import available_timezones
+
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates
+
+from app.models.types import utcnow
+from carriers.model import MODEL_VERSION, Reason, Status
+
+POLLED_CARRIERS = ("bring", "postnord", "dhl", "ups", "fedex", "usps", "gls", "thailandpost")
+LANGUAGES = ("en", "nb", "da", "th", "sv")
+_TIMEZONES = available_timezones()
+
+
+class CustomerSchema(Schema):
+    name = fields.String(validate=validate.Length(max=200))
+    email = fields.Email(validate=validate.Length(max=254))
+    phone = fields.String(validate=validate.Length(min=5, max=32))
+    language = fields.String(validate=validate.OneOf(LANGUAGES))
+    timezone = fields.String(metadata={"example": "Europe/Oslo"})
+
+    @validates("timezone")
+    def _known_zone(self, value: str, **_) -> None:
+        if value not in _TIMEZONES:
+            raise ValidationError("Unknown IANA time zone.")
+
+
+class PlaceSchema(Schema):
+    postcode = fields.String(validate=validate.Length(max=16))
+    country = fields.String(validate=validate.Regexp(r"^[A-Z]{2}$", error="Use an ISO 3166-1 alpha-2 code."))
+    lat = fields.Float(validate=validate.Range(-90, 90))
+    lon = fields.Float(validate=validate.Range(-180, 180))
+
+
+class ShipmentCreateSchema(Schema):
+    tracking_number = fields.String(required=True, validate=validate.Length(min=4, max=64))
+    carrier = fields.String(
+        validate=validate.OneOf(POLLED_CARRIERS), metadata={"description": "Detected if omitted."}
+    )
+    carrier_ref = fields.String(validate=validate.Length(max=100))
+    service = fields.String(validate=validate.Length(max=50))
+    order_ref = fields.String(validate=validate.Length(max=100))
+    customer = fields.Nested(CustomerSchema)
+    origin = fields.Nested(PlaceSchema)
+    destination = fields.Nested(PlaceSchema)
+    shipped_at = fields.AwareDateTime()
+    promised_date = fields.Date()
+    declared_value = fields.Decimal(places=2, as_string=False, validate=validate.Range(min=0, max=10**9))
+    currency = fields.String(validate=validate.Regexp(r"^[A-Z]{3}$", error="Use an ISO 4217 code."))
+
+    @post_load
+    def _clean_number(self, data: dict, **_) -> dict:
+        data["tracking_number"] = "".join(data["tracking_number"].split()).upper()
+        if len(data["tracking_number"]) < 4:
+            raise ValidationError("Too short.", "tracking_number")
+        return data
+
+
+class BulkCreateSchema(Schema):
+    shipments = fields.List(
+        fields.Nested(ShipmentCreateSchema), required=True, validate=validate.Length(min=1)
+    )
+
+
+class EventSchema(Schema):
+    occurred_at = fields.Method("_local_time", metadata={"description": "ISO 8601 with the local offset"})
+    status = fields.String(metadata={"enum": [s.value for s in Status]})
+    reason = fields.String(allow_none=True, metadata={"enum": [r.value for r in Reason]})
+    carrier_code = fields.String()
+    description = fields.String()
+    location = fields.String()
+    informational = fields.Boolean()
+    tz_assumed = fields.Boolean()
+    source = fields.String()
+
+    def _local_time(self, event) -> str:
+        if event.utc_offset_minutes is None:
+            return event.occurred_at.isoformat()
+        return event.occurred_at.astimezone(timezone(timedelta(minutes=event.utc_offset_minutes))).isoformat()
+
+
+class FreshnessSchema(Schema):
+    last_checked_at = fields.AwareDateTime(allow_none=True)
+    age_seconds = fields.Integer(
+        allow_none=True, metadata={"description": "Seconds since the carrier was last asked"}
+    )
+    next_poll_at = fields.AwareDateTime(allow_none=True)
+    last_error = fields.String(allow_none=True)
+
+
+class EtaSchema(Schema):
+    p10 = fields.AwareDateTime(allow_none=True)
+    p50 = fields.AwareDateTime(allow_none=True)
+    p90 = fields.AwareDateTime(allow_none=True)
+
+
+class ShipmentSchema(Schema):
+    id = fields.Integer()
+    carrier = fields.String()
+    carrier_ref = fields.String(allow_none=True)
+    service = fields.String(allow_none=True)
+    tracking_number = fields.String()
+    order_ref = fields.String(allow_none=True)
+    status = fields.String(metadata={"enum": [s.value for s in Status]})
+    reason = fields.String(allow_none=True)
+    status_changed_at = fields.AwareDateTime(allow_none=True)
+    estimated_delivery = fields.Date(attribute="carrier_eta", allow_none=True)
+    delivered_at = fields.AwareDateTime(allow_none=True)
+    last_event_at = fields.AwareDateTime(allow_none=True)
+    promised_date = fields.Date(allow_none=True)
+    shipped_at = fields.AwareDateTime(allow_none=True)
+    declared_value = fields.Decimal(as_string=True, allow_none=True)
+    currency = fields.String(allow_none=True)
+    freshness = fields.Method("_freshness")
+    eta = fields.Method("_eta")
+    p_late = fields.Float(allow_none=True)
+    p_lost = fields.Float(allow_none=True)
+    risk_state = fields.String(allow_none=True)
+    reasons = fields.List(fields.String(), attribute="risk_reasons", allow_none=True)
+    computed_at = fields.AwareDateTime(attribute="risk_computed_at", allow_none=True)
+    model_version = fields.Constant(MODEL_VERSION)
+    created_at = fields.AwareDateTime()
+
+    def _freshness(self, shipment) -> dict:
+        checked = shipment.last_checked_at
+        return FreshnessSchema().dump(
+            {
+                "last_checked_at": checked,
+                "age_seconds": int((utcnow() - checked).total_seconds()) if checked else None,
+                "next_poll_at": shipment.next_poll_at,
+                "last_error": shipment.last_error,
+            }
+        )
+
+    def _eta(self, shipment) -> dict:
+        return EtaSchema().dump({"p10": shipment.eta_p10, "p50": shipment.eta_p50, "p90": shipment.eta_p90})
+
+
+class ShipmentDetailSchema(ShipmentSchema):
+    events = fields.List(fields.Nested(EventSchema))
+
+
+class ShipmentPageSchema(Schema):
+    items = fields.List(fields.Nested(ShipmentSchema))
+    page = fields.Integer()
+    per_page = fields.Integer()
+    total = fields.Integer()
+
+
+class ShipmentQuerySchema(Schema):
+    status = fields.String(validate=validate.OneOf([s.value for s in Status]))
+    carrier = fields.String(validate=validate.OneOf(POLLED_CARRIERS))
+    risk_state = fields.String(validate=validate.OneOf(["on_track", "at_risk", "late", "stuck", "lost"]))
+    order_ref = fields.String()
+    tracking_number = fields.String()
+    updated_since = fields.AwareDateTime()
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class BulkResultSchema(Schema):
+    created = fields.Integer()
+    existing = fields.Integer()
+    items = fields.List(fields.Nested(ShipmentSchema))

@@ -1,0 +1,47 @@
+"""Carrier clients built from config, once per process (they hold sessions, tokens, breakers)."""
+
+from __future__ import annotations
+
+import threading
+
+from flask import Flask, current_app
+
+from carriers.base import CarrierSettings
+from carriers.registry import CARRIERS, DEFAULT_BASE_URLS
+
+SANDBOX_CREDENTIALS = {
+    "api_uid": "sandbox@leveranse.test",
+    "api_key": "sandbox-key",
+    "client_id": "sandbox",
+    "client_secret": "sandbox-secret",
+}
+
+_lock = threading.Lock()
+
+
+def carrier_settings(app: Flask, code: str) -> CarrierSettings:
+    """Settings for one carrier: the sandbox in sandbox mode, the real host (or an override) otherwise."""
+    overrides = dict(app.config["CARRIERS"].get(code, {}))
+    base_url = overrides.pop("base_url", None)
+    if app.config["CARRIER_MODE"] == "sandbox":
+        sandbox_url = app.config["SANDBOX_URL"].rstrip("/")
+        if not sandbox_url:
+            raise RuntimeError("CARRIER_MODE=sandbox needs SANDBOX_URL (the embedded command sets it)")
+        base_url = base_url or f"{sandbox_url}/{code}"
+        credentials = {**SANDBOX_CREDENTIALS, **overrides}
+    else:
+        base_url = base_url or DEFAULT_BASE_URLS[code]
+        credentials = overrides
+    return CarrierSettings(
+        base_url=base_url, credentials=credentials, timeout=app.config["CARRIER_TIMEOUT_SECONDS"]
+    )
+
+
+def get_carrier(code: str):
+    """The process-wide client for `code` (created on first use)."""
+    app = current_app._get_current_object()
+    clients = app.extensions.setdefault("leveranse_carriers", {})
+    with _lock:
+        if code not in clients:
+            clients[code] = CARRIERS[code](carrier_settings(app, code))
+        return clients[code]

@@ -1,0 +1,16 @@
+"""CLI command groups, registered on the app (the `leveranse` console script is a FlaskGroup)."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_commands(app: Flask) -> None:
+    """Attach every command group."""
+    from app.cli import carriers, planning, risk, service, shops
+
+    for module in (carriers, planning, risk, shops):
+        app.cli.add_command(module.group)
+    app.cli.add_command(shops.staff_group)
+    for command in (service.worker, service.demo, service.embedded):
+        app.cli.add_command(command)

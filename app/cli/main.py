@@ -1,0 +1,14 @@
+"""The `leveranse` console script."""
+
+from __future__ import annotations
+
+from flask.cli import FlaskGroup
+
+from app import create_app
+
+cli = FlaskGroup(create_app=lambda: create_app(), help="Leveranse: delivery-experience service.")
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    cli.main(prog_name="leveranse")

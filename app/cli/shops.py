@@ -1,0 +1,62 @@
+"""`leveranse shops …` and `leveranse staff …`: tenants, API keys, staff users."""
+
+from __future__ import annotations
+
+import json
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import ApiKey, Role, Shop, StaffUser
+
+group = AppGroup("shops", help="Shops and API keys.")
+
+
+@group.command("create")
+@click.argument("name")
+@click.option("--language", default="en", show_default=True)
+@click.option("--timezone", "timezone_name", default="Europe/Oslo", show_default=True)
+def create_shop(name: str, language: str, timezone_name: str) -> None:
+    """Create a shop and print its first API key (shown once)."""
+    shop = Shop(name=name, default_language=language, default_timezone=timezone_name)
+    db.session.add(shop)
+    _, plain = ApiKey.issue(shop, "default")
+    db.session.commit()
+    click.echo(json.dumps({"shop_id": shop.id, "api_key": plain}))
+
+
+@group.command("add-key")
+@click.argument("shop_id", type=int)
+@click.option("--name", default="key", show_default=True)
+def add_key(shop_id: int, name: str) -> None:
+    """Issue another API key for a shop (for rotation)."""
+    shop = db.session.get(Shop, shop_id)
+    if shop is None:
+        raise click.ClickException(f"No shop {shop_id}.")
+    _, plain = ApiKey.issue(shop, name)
+    db.session.commit()
+    click.echo(json.dumps({"shop_id": shop.id, "api_key": plain}))
+
+
+staff_group = AppGroup("staff", help="Staff users of the dashboard.")
+
+
+@staff_group.command("create")
+@click.argument("email")
+@click.option(
+    "--role", type=click.Choice([r.value for r in Role]), default=Role.VIEWER.value, show_default=True
+)
+@click.password_option(envvar="LEVERANSE_STAFF_PASSWORD")
+def create_staff(email: str, role: str, password: str) -> None:
+    """Create a staff user (the password is asked for, or read from LEVERANSE_STAFF_PASSWORD)."""
+    if len(password) < 10:
+        raise click.ClickException("Use at least 10 characters.")
+    if db.session.scalar(select(StaffUser).where(StaffUser.email == email.lower())):
+        raise click.ClickException(f"{email} exists already.")
+    user = StaffUser(email=email.lower(), role=role)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.commit()
+    click.echo(json.dumps({"staff_id": user.id, "email": user.email, "role": role}))

@@ -1,0 +1,13 @@
+"""Prometheus counters the worker and the API update; served at /metrics."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+carrier_calls = Counter("leveranse_carrier_calls_total", "Tracking API calls made", ["carrier", "outcome"])
+shipments_polled = Counter("leveranse_shipments_polled_total", "Shipments polled", ["carrier", "outcome"])
+events_ingested = Counter("leveranse_events_ingested_total", "New tracking events stored", ["source"])
+webhooks_received = Counter(
+    "leveranse_carrier_webhooks_total", "Carrier webhooks received", ["provider", "outcome"]
+)
+poll_batch_seconds = Histogram("leveranse_poll_batch_seconds", "Time to fetch one carrier batch", ["carrier"])

@@ -1,0 +1,187 @@
+"""The polling job: claim due shipments, fetch them from carriers in threads, ingest them here."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter as Tally
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from app import metrics
+from app.carrier_clients import get_carrier
+from app.database import is_postgresql
+from app.extensions import db
+from app.ingest import apply_update, select_update
+from app.models import Shipment
+from app.models.types import utcnow
+from app.schedule import reschedule
+from carriers.errors import CarrierError, TrackingFailure, TrackingNotFound
+from carriers.model import TERMINAL_STATUSES, Status, TrackingUpdate
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PollStats:
+    """What one polling run did."""
+
+    shipments: int = 0
+    events: int = 0
+    calls: int = 0
+    status_changes: int = 0
+    errors: Tally = field(default_factory=Tally)
+
+
+def normalise_number(number: str) -> str:
+    """Carriers echo numbers with other spacing/case than we stored."""
+    return "".join(number.split()).upper()
+
+
+def claim_due_shipments(carrier: str, limit: int, now: datetime) -> list[int]:
+    """Lease up to `limit` due shipments of one carrier so that no other worker polls them meanwhile."""
+    query = (
+        select(Shipment.id)
+        .where(Shipment.carrier == carrier, Shipment.deleted_at.is_(None), Shipment.next_poll_at <= now)
+        .order_by(Shipment.next_poll_at)
+        .limit(limit)
+    )
+    if is_postgresql():
+        query = query.with_for_update(skip_locked=True)
+    ids = list(db.session.scalars(query))
+    if ids:
+        lease_until = now + timedelta(seconds=current_app.config["POLL_LEASE_SECONDS"])
+        db.session.execute(update(Shipment).where(Shipment.id.in_(ids)).values(next_poll_at=lease_until))
+    db.session.commit()
+    return ids
+
+
+def due_carriers(now: datetime) -> list[str]:
+    """Carriers that have at least one shipment due."""
+    query = (
+        select(Shipment.carrier)
+        .where(Shipment.deleted_at.is_(None), Shipment.next_poll_at <= now)
+        .group_by(Shipment.carrier)
+    )
+    return list(db.session.scalars(query))
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterable[list[str]]:
+    for start in range(0, len(items), size):
+        yield list(items[start : start + size])
+
+
+def _fetch(client, numbers: list[str]) -> tuple[list[TrackingUpdate | TrackingFailure] | CarrierError, float]:
+    started = time.perf_counter()
+    try:
+        result: list | CarrierError = client.track(numbers)
+    except CarrierError as error:
+        result = error
+    return result, time.perf_counter() - started
+
+
+def poll_due_shipments(now: datetime | None = None) -> PollStats:
+    """One run of the polling job over every carrier with due shipments."""
+    now = now or utcnow()
+    config = current_app.config
+    stats = PollStats()
+    budget = config["POLL_MAX_SHIPMENTS_PER_RUN"]
+    work: list[tuple[str, list[str]]] = []
+    for carrier in due_carriers(now):
+        if carrier not in config["CARRIERS"]:
+            continue
+        ids = claim_due_shipments(carrier, budget, now)
+        budget -= len(ids)
+        numbers = sorted(
+            {
+                normalise_number(n)
+                for n in db.session.scalars(select(Shipment.tracking_number).where(Shipment.id.in_(ids)))
+            }
+        )
+        client = get_carrier(carrier)
+        work.extend((carrier, batch) for batch in _chunks(numbers, client.batch_size))
+        if budget <= 0:
+            break
+    if not work:
+        return stats
+    with ThreadPoolExecutor(max_workers=config["POLL_FETCH_THREADS"]) as pool:
+        futures = {
+            pool.submit(_fetch, get_carrier(carrier), batch): (carrier, batch) for carrier, batch in work
+        }
+        for future in as_completed(futures):
+            carrier, batch = futures[future]
+            result, seconds = future.result()
+            metrics.poll_batch_seconds.labels(carrier).observe(seconds)
+            stats.calls += 1
+            _ingest_batch(carrier, batch, result, stats)
+            db.session.commit()
+    return stats
+
+
+def _ingest_batch(carrier: str, numbers: list[str], result, stats: PollStats) -> None:
+    now = utcnow()
+    shipments = db.session.scalars(
+        select(Shipment).where(
+            Shipment.carrier == carrier, Shipment.tracking_number.in_(numbers), Shipment.deleted_at.is_(None)
+        )
+    ).all()
+    if isinstance(result, CarrierError):
+        metrics.carrier_calls.labels(carrier, result.kind).inc()
+        log.warning("%s batch of %d failed: %s (%s)", carrier, len(numbers), result.kind, result.message)
+        stats.errors[result.kind] += 1
+        for shipment in shipments:
+            _record_failure(shipment, result, now)
+        return
+    metrics.carrier_calls.labels(carrier, "ok").inc()
+    updates: dict[str, list[TrackingUpdate]] = defaultdict(list)
+    failures: dict[str, CarrierError] = {}
+    for item in result:
+        if isinstance(item, TrackingFailure):
+            failures[normalise_number(item.tracking_number)] = item.error
+        else:
+            updates[normalise_number(item.tracking_number)].append(item)
+    for shipment in shipments:
+        key = normalise_number(shipment.tracking_number)
+        chosen = select_update(shipment, updates.get(key, []))
+        stats.shipments += 1
+        if chosen is None:
+            error = failures.get(key) or TrackingNotFound(f"{carrier} answered nothing for this number")
+            stats.errors[error.kind] += 1
+            _record_failure(shipment, error, now)
+            continue
+        outcome = apply_update(shipment, chosen, source="poll", now=now)
+        stats.events += outcome.new_events
+        stats.status_changes += outcome.status_changed
+        metrics.events_ingested.labels("poll").inc(outcome.new_events)
+        metrics.shipments_polled.labels(carrier, "ok").inc()
+        shipment.last_checked_at = now
+        shipment.poll_failures = 0
+        shipment.last_error = None
+        _expire_if_silent(shipment, now)
+        reschedule(shipment, now)
+
+
+def _record_failure(shipment: Shipment, error: CarrierError, now: datetime) -> None:
+    metrics.shipments_polled.labels(shipment.carrier, error.kind).inc()
+    shipment.poll_failures += 1
+    shipment.last_error = f"{error.kind}: {error.message}"[:300]
+    if isinstance(error, TrackingNotFound):
+        shipment.last_checked_at = now
+        _expire_if_silent(shipment, now)
+    reschedule(shipment, now, not_found=isinstance(error, TrackingNotFound), retry_after=error.retry_after)
+
+
+def _expire_if_silent(shipment: Shipment, now: datetime) -> None:
+    """AfterShip's rule, configurable: no news for N days ends tracking as `expired`."""
+    if Status(shipment.status) in TERMINAL_STATUSES:
+        return
+    silent_since = shipment.last_event_at or shipment.created_at
+    if now - silent_since > timedelta(days=current_app.config["EXPIRE_AFTER_DAYS"]):
+        shipment.status = Status.EXPIRED.value
+        shipment.status_changed_at = now

@@ -1,0 +1,47 @@
+"""Applies the adaptive poll policy (planning/poll_policy.py) to a shipment row."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import current_app
+
+from app.models import Shipment
+from planning.poll_policy import PollPolicy, PollState, next_poll_at
+
+
+def current_policy() -> PollPolicy:
+    """The policy with the thresholds from config."""
+    config = current_app.config
+    return PollPolicy(
+        high_value_threshold=config["HIGH_VALUE_THRESHOLD"],
+        terminal_grace=timedelta(hours=config["DELIVERED_GRACE_HOURS"]),
+        carrier_min_interval={"dhl": timedelta(hours=2.4)},  # DHL asks for at most 10 fetches per day
+    )
+
+
+def poll_state(shipment: Shipment, *, not_found: bool = False) -> PollState:
+    """The schedule's view of a shipment."""
+    expected = (
+        shipment.eta_p50.date() if shipment.eta_p50 else (shipment.carrier_eta or shipment.promised_date)
+    )
+    return PollState(
+        carrier=shipment.carrier,
+        status=shipment.status,
+        risk_state=shipment.risk_state,
+        declared_value=float(shipment.declared_value) if shipment.declared_value is not None else None,
+        expected_date=expected,
+        status_changed_at=shipment.status_changed_at,
+        poll_failures=shipment.poll_failures,
+        not_found=not_found,
+    )
+
+
+def reschedule(
+    shipment: Shipment, now: datetime, *, not_found: bool = False, retry_after: float | None = None
+) -> None:
+    """Set `next_poll_at` (None stops polling); a carrier's Retry-After is a floor."""
+    when = next_poll_at(poll_state(shipment, not_found=not_found), now, current_policy())
+    if when is not None and retry_after:
+        when = max(when, now + timedelta(seconds=retry_after))
+    shipment.next_poll_at = when

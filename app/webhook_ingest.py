@@ -1,0 +1,50 @@
+"""Carrier/aggregator webhooks feed the same ingest path as polling."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from app import metrics
+from app.extensions import db
+from app.ingest import apply_update
+from app.models import Shipment
+from app.models.types import utcnow
+from app.polling import normalise_number
+from app.schedule import reschedule
+from carriers.model import TrackingUpdate
+
+
+@dataclass(frozen=True)
+class WebhookOutcome:
+    """How many updates matched a shipment we watch, and how many events were new."""
+
+    matched: int
+    unmatched: int
+    new_events: int
+
+
+def ingest_pushed_updates(updates: Sequence[TrackingUpdate], *, source: str = "webhook") -> WebhookOutcome:
+    """Apply pushed updates to every watched shipment with that number (and carrier, when known)."""
+    now = utcnow()
+    matched = unmatched = new_events = 0
+    for update in updates:
+        query = select(Shipment).where(
+            Shipment.tracking_number == normalise_number(update.tracking_number),
+            Shipment.deleted_at.is_(None),
+        )
+        if update.original_carrier:
+            query = query.where(Shipment.carrier == update.original_carrier)
+        shipments = db.session.scalars(query).all()
+        if not shipments:
+            unmatched += 1
+        for shipment in shipments:
+            outcome = apply_update(shipment, update, source=source, now=now)
+            shipment.last_checked_at = now
+            reschedule(shipment, now)
+            matched += 1
+            new_events += outcome.new_events
+    metrics.events_ingested.labels(source).inc(new_events)
+    return WebhookOutcome(matched=matched, unmatched=unmatched, new_events=new_events)
