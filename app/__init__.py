@@ -17,7 +17,8 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
     app = Flask(__name__)
     app.config.from_object(config_class)
     app.config.update(overrides)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
     from app import database  # noqa: F401  (engine pragmas)
     from app.extensions import api, csrf, db, limiter, login_manager, migrate

@@ -29,11 +29,17 @@ def carrier_settings(app: Flask, code: str) -> CarrierSettings:
             raise RuntimeError("CARRIER_MODE=sandbox needs SANDBOX_URL (the embedded command sets it)")
         base_url = base_url or f"{sandbox_url}/{code}"
         credentials = {**SANDBOX_CREDENTIALS, **overrides}
+        rate = app.config["SANDBOX_RATE_PER_SECOND"]
     else:
         base_url = base_url or DEFAULT_BASE_URLS[code]
         credentials = overrides
+        rate = None  # the carrier's published default
     return CarrierSettings(
-        base_url=base_url, credentials=credentials, timeout=app.config["CARRIER_TIMEOUT_SECONDS"]
+        base_url=base_url,
+        credentials=credentials,
+        timeout=app.config["CARRIER_TIMEOUT_SECONDS"],
+        max_retries=app.config["CARRIER_MAX_RETRIES"],
+        rate_per_second=rate,
     )
 
 

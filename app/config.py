@@ -45,6 +45,7 @@ class Config:
     """Production-leaning defaults; the embedded default only changes what it must."""
 
     SECRET_KEY = _env("SECRET_KEY", "dev-only-change-me")
+    LOG_LEVEL = _env("LOG_LEVEL", "INFO")
     SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'leveranse.db'}")
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     MAX_CONTENT_LENGTH = _env_int("MAX_CONTENT_LENGTH", 5 * 1024 * 1024)
@@ -71,6 +72,8 @@ class Config:
     SANDBOX_URL = _env("SANDBOX_URL", "")  # empty: the embedded command starts one in-process
     SANDBOX_SPEED = _env_float("SANDBOX_SPEED", 600.0)
     CARRIER_TIMEOUT_SECONDS = _env_float("CARRIER_TIMEOUT_SECONDS", 10.0)
+    CARRIER_MAX_RETRIES = _env_int("CARRIER_MAX_RETRIES", 2)
+    SANDBOX_RATE_PER_SECOND = _env_float("SANDBOX_RATE_PER_SECOND", 1000.0)  # the sandbox publishes no limit
     EASYPOST_WEBHOOK_SECRET = _env("EASYPOST_WEBHOOK_SECRET", "")
     AFTERSHIP_WEBHOOK_SECRET = _env("AFTERSHIP_WEBHOOK_SECRET", "")
 
@@ -83,8 +86,45 @@ class Config:
     DELIVERED_GRACE_HOURS = _env_float("DELIVERED_GRACE_HOURS", 48.0)
     EXPIRE_AFTER_DAYS = _env_int("EXPIRE_AFTER_DAYS", 30)
 
+    # Prediction
+    RISK_AT_RISK_P_LATE = _env_float("RISK_AT_RISK_P_LATE", 0.4)
+    RISK_LOST_P_LOST = _env_float("RISK_LOST_P_LOST", 0.5)
+    RISK_STUCK_DWELL_FACTOR = _env_float("RISK_STUCK_DWELL_FACTOR", 3.0)
+    RISK_RESCORE_INTERVAL_SECONDS = _env_float("RISK_RESCORE_INTERVAL_SECONDS", 300.0)
+    RISK_RETRAIN_INTERVAL_SECONDS = _env_float("RISK_RETRAIN_INTERVAL_SECONDS", 86400.0)
+    RISK_MIN_TRAINING_SHIPMENTS = _env_int("RISK_MIN_TRAINING_SHIPMENTS", 500)
+
     API_BULK_LIMIT = _env_int("API_BULK_LIMIT", 1000)
     DEMO_SHIPMENTS = _env_int("DEMO_SHIPMENTS", 40)
+
+    # Notifications: customer messages, shop webhooks and the outbox dispatcher
+    PUBLIC_BASE_URL = _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000")  # tracking and unsubscribe links
+    SMTP_HOST = _env("SMTP_HOST", "")  # empty: emails are rendered and kept in the outbox as "captured"
+    SMTP_PORT = _env_int("SMTP_PORT", 25)
+    SMTP_USERNAME = _env("SMTP_USERNAME", "")
+    SMTP_PASSWORD = _env("SMTP_PASSWORD", "")
+    SMTP_STARTTLS = _env_bool("SMTP_STARTTLS", False)
+    SMTP_SSL = _env_bool("SMTP_SSL", False)
+    SMTP_FROM_ADDRESS = _env("SMTP_FROM_ADDRESS", "notifications@leveranse.test")
+    SMTP_FROM_NAME = _env("SMTP_FROM_NAME", "Leveranse")
+    SMS_BASE_URL = _env("SMS_BASE_URL", "")  # empty: SMS are rendered and kept as "captured"
+    SMS_ACCOUNT_SID = _env("SMS_ACCOUNT_SID", "")
+    SMS_AUTH_TOKEN = _env("SMS_AUTH_TOKEN", "")
+    SMS_SENDER = _env("SMS_SENDER", "Leveranse")
+    SMS_DEFAULT_REGION = _env("SMS_DEFAULT_REGION", "NO")
+    SEND_TIMEOUT_SECONDS = _env_float("SEND_TIMEOUT_SECONDS", 10.0)
+    WEBHOOKS_ALLOW_PRIVATE = _env_bool("WEBHOOKS_ALLOW_PRIVATE", False)  # SSRF guard off: tests/demo only
+    WEBHOOK_SECRET_OVERLAP_HOURS = _env_float("WEBHOOK_SECRET_OVERLAP_HOURS", 24.0)
+    QUIET_HOURS_START = _env("QUIET_HOURS_START", "21:00")
+    QUIET_HOURS_END = _env("QUIET_HOURS_END", "08:00")
+    ARRIVING_SOON_MINUTES = _env_int("ARRIVING_SOON_MINUTES", 60)
+    PICKUP_HOLD_DAYS = _env_int("PICKUP_HOLD_DAYS", 14)
+    OUTBOX_INTERVAL_SECONDS = _env_float("OUTBOX_INTERVAL_SECONDS", 1.0)
+    OUTBOX_BATCH_SIZE = _env_int("OUTBOX_BATCH_SIZE", 500)
+    OUTBOX_LEASE_SECONDS = _env_int("OUTBOX_LEASE_SECONDS", 120)
+    OUTBOX_SEND_THREADS = _env_int("OUTBOX_SEND_THREADS", 4)
+    OUTBOX_COMMIT_EVERY = _env_int("OUTBOX_COMMIT_EVERY", 10)
+    NOTIFY_SCAN_INTERVAL_SECONDS = _env_float("NOTIFY_SCAN_INTERVAL_SECONDS", 60.0)
 
 
 class TestConfig(Config):
@@ -98,3 +138,5 @@ class TestConfig(Config):
     EASYPOST_WEBHOOK_SECRET = "easypost-test-secret"
     AFTERSHIP_WEBHOOK_SECRET = "aftership-test-secret"
     POLL_FETCH_THREADS = 4
+    WEBHOOKS_ALLOW_PRIVATE = True
+    PUBLIC_BASE_URL = "https://track.example.test"

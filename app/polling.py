@@ -21,6 +21,7 @@ from app.extensions import db
 from app.ingest import apply_update, select_update
 from app.models import Shipment
 from app.models.types import utcnow
+from app.risk import rescore
 from app.schedule import reschedule
 from carriers.errors import CarrierError, TrackingFailure, TrackingNotFound
 from carriers.model import TERMINAL_STATUSES, Status, TrackingUpdate
@@ -139,6 +140,8 @@ def _ingest_batch(carrier: str, numbers: list[str], result, stats: PollStats) ->
             _record_failure(shipment, result, now)
         return
     metrics.carrier_calls.labels(carrier, "ok").inc()
+    polled: list[Shipment] = []
+    changed: list[Shipment] = []
     updates: dict[str, list[TrackingUpdate]] = defaultdict(list)
     failures: dict[str, CarrierError] = {}
     for item in result:
@@ -156,6 +159,8 @@ def _ingest_batch(carrier: str, numbers: list[str], result, stats: PollStats) ->
             _record_failure(shipment, error, now)
             continue
         outcome = apply_update(shipment, chosen, source="poll", now=now)
+        if outcome.new_events or outcome.status_changed:
+            changed.append(shipment)
         stats.events += outcome.new_events
         stats.status_changes += outcome.status_changed
         metrics.events_ingested.labels("poll").inc(outcome.new_events)
@@ -164,6 +169,9 @@ def _ingest_batch(carrier: str, numbers: list[str], result, stats: PollStats) ->
         shipment.poll_failures = 0
         shipment.last_error = None
         _expire_if_silent(shipment, now)
+        polled.append(shipment)
+    rescore(changed, now)  # before rescheduling: the schedule polls at-risk parcels more often
+    for shipment in polled:
         reschedule(shipment, now)
 
 

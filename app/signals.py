@@ -8,3 +8,6 @@ _signals = Namespace()
 
 #: sent with (shipment, previous_status=str, source=str) after a shipment's status changed, before commit
 shipment_status_changed = _signals.signal("shipment-status-changed")
+
+#: sent with (shipment, previous_state=str | None) when the prediction moves a shipment's risk state
+risk_state_changed = _signals.signal("risk-state-changed")

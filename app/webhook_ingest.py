@@ -13,6 +13,7 @@ from app.ingest import apply_update
 from app.models import Shipment
 from app.models.types import utcnow
 from app.polling import normalise_number
+from app.risk import rescore
 from app.schedule import reschedule
 from carriers.model import TrackingUpdate
 
@@ -30,6 +31,7 @@ def ingest_pushed_updates(updates: Sequence[TrackingUpdate], *, source: str = "w
     """Apply pushed updates to every watched shipment with that number (and carrier, when known)."""
     now = utcnow()
     matched = unmatched = new_events = 0
+    touched: list[Shipment] = []
     for update in updates:
         query = select(Shipment).where(
             Shipment.tracking_number == normalise_number(update.tracking_number),
@@ -43,8 +45,11 @@ def ingest_pushed_updates(updates: Sequence[TrackingUpdate], *, source: str = "w
         for shipment in shipments:
             outcome = apply_update(shipment, update, source=source, now=now)
             shipment.last_checked_at = now
-            reschedule(shipment, now)
+            touched.append(shipment)
             matched += 1
             new_events += outcome.new_events
+    rescore(touched, now)
+    for shipment in touched:
+        reschedule(shipment, now)
     metrics.events_ingested.labels(source).inc(new_events)
     return WebhookOutcome(matched=matched, unmatched=unmatched, new_events=new_events)

@@ -11,6 +11,7 @@ from flask import Flask
 
 from app.extensions import db
 from app.polling import poll_due_shipments
+from app.risk import rescore_active_shipments, retrain_model
 
 log = logging.getLogger(__name__)
 
@@ -24,7 +25,11 @@ class Job:
     interval_setting: str
 
 
-JOBS = [Job("poll-carriers", poll_due_shipments, "POLL_INTERVAL_SECONDS")]
+JOBS = [
+    Job("poll-carriers", poll_due_shipments, "POLL_INTERVAL_SECONDS"),
+    Job("rescore-risk", rescore_active_shipments, "RISK_RESCORE_INTERVAL_SECONDS"),
+    Job("retrain-risk-model", retrain_model, "RISK_RETRAIN_INTERVAL_SECONDS"),
+]
 
 
 def _in_app_context(app: Flask, job: Job) -> Callable[[], None]:

@@ -150,15 +150,18 @@ class ShipmentPageSchema(Schema):
     total = fields.Integer()
 
 
-class ShipmentQuerySchema(Schema):
+class PageQuerySchema(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class ShipmentQuerySchema(PageQuerySchema):
     status = fields.String(validate=validate.OneOf([s.value for s in Status]))
     carrier = fields.String(validate=validate.OneOf(POLLED_CARRIERS))
     risk_state = fields.String(validate=validate.OneOf(["on_track", "at_risk", "late", "stuck", "lost"]))
     order_ref = fields.String()
     tracking_number = fields.String()
     updated_since = fields.AwareDateTime()
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 
 class BulkResultSchema(Schema):

@@ -14,6 +14,7 @@ from app.api.problems import ApiProblem
 from app.api.schemas import (
     BulkCreateSchema,
     BulkResultSchema,
+    PageQuerySchema,
     ShipmentCreateSchema,
     ShipmentDetailSchema,
     ShipmentPageSchema,
@@ -22,6 +23,7 @@ from app.api.schemas import (
 from app.extensions import db
 from app.models import Shipment
 from app.registration import register_shipments, stop_tracking
+from app.risk_queue import at_risk_query
 
 bp = Blueprint("shipments", __name__, url_prefix="/api/v1", description="Shipments the shop wants watched")
 bp.before_request(require_api_key)
@@ -100,3 +102,16 @@ class ShipmentItem(MethodView):
         """Stop tracking; the history is kept and registering again resumes it."""
         stop_tracking(_own_shipment(shipment_id))
         db.session.commit()
+
+
+@bp.route("/shipments/at-risk")
+class AtRiskShipments(MethodView):
+    @bp.arguments(PageQuerySchema, location="query")
+    @bp.response(200, ShipmentPageSchema)
+    def get(self, args: dict):
+        """Shipments the prediction flags (at_risk, late, stuck, lost), highest expected cost first."""
+        query = at_risk_query(g.shop.id)
+        total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+        page, per_page = args["page"], args["per_page"]
+        items = db.session.scalars(query.offset((page - 1) * per_page).limit(per_page)).all()
+        return {"items": items, "page": page, "per_page": per_page, "total": total}

@@ -1,0 +1,116 @@
+"""Prediction inside the service: scoring on ingest and over time, the at-risk queue, retraining."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.ingest import apply_update
+from app.models import RiskModelRecord
+from app.risk import current_model, rescore, retrain_model
+from app.signals import risk_state_changed
+from carriers.model import Status, TrackingEvent, TrackingUpdate
+from tests.conftest import make_shipment, make_shop
+
+SHIPPED = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
+
+
+def _scanned(shop, number: str, **overrides):
+    shipment = make_shipment(
+        shop,
+        tracking_number=number,
+        shipped_at=SHIPPED,
+        promised_date=date(2026, 11, 19),
+        origin_country="NO",
+        origin_postcode="0150",
+        destination_country="NO",
+        destination_postcode="5003",
+        **overrides,
+    )
+    event = TrackingEvent(occurred_at=SHIPPED + timedelta(hours=2), status=Status.IN_TRANSIT, carrier_code="HANDED_IN")
+    apply_update(shipment, TrackingUpdate("bring", number, Status.IN_TRANSIT, events=(event,)), source="poll")
+    db.session.commit()
+    return shipment
+
+
+def test_fresh_shipment_is_on_track_and_silence_makes_it_stuck_then_lost(app) -> None:
+    shop, _ = make_shop()
+    shipment = _scanned(shop, "S1")
+    seen = []
+    with risk_state_changed.connected_to(lambda sender, previous_state: seen.append(previous_state)):
+        rescore([shipment], now=SHIPPED + timedelta(hours=5))
+        first = (shipment.risk_state, shipment.p_late, shipment.p_lost)
+        rescore([shipment], now=SHIPPED + timedelta(hours=6))
+        rescore([shipment], now=SHIPPED + timedelta(days=3, hours=12))
+        late_state = shipment.risk_state
+        rescore([shipment], now=SHIPPED + timedelta(days=40))
+    assert first[0] == "on_track"
+    assert first[1] < 0.4 and first[2] < 0.1
+    assert shipment.eta_p10 <= shipment.eta_p50 <= shipment.eta_p90
+    assert shipment.risk_computed_at == SHIPPED + timedelta(days=40)
+    assert late_state in {"late", "stuck"}
+    assert shipment.risk_state == "lost"
+    assert shipment.p_lost >= 0.5
+    assert any("no scan" in reason for reason in shipment.risk_reasons)
+    # One domain event per change of state, none when the state stays.
+    assert seen[0] is None and len(seen) == 3
+
+
+def test_delivered_shipments_leave_the_risk_queue(app) -> None:
+    shop, _ = make_shop()
+    shipment = _scanned(shop, "S2")
+    rescore([shipment], now=SHIPPED + timedelta(days=3, hours=12))
+    assert shipment.risk_state in {"late", "stuck"}
+    shipment.status = Status.DELIVERED.value
+    rescore([shipment], now=SHIPPED + timedelta(days=7))
+    assert shipment.risk_state is None
+
+
+def test_at_risk_endpoint_sorts_by_expected_cost(client, auth, shop_key) -> None:
+    shop, _ = shop_key
+    cheap = make_shipment(shop, tracking_number="C", risk_state="late", p_late=0.9, declared_value=Decimal("100"))
+    dear = make_shipment(shop, tracking_number="D", risk_state="at_risk", p_late=0.5, declared_value=Decimal("900"))
+    lost = make_shipment(shop, tracking_number="L", risk_state="lost", p_late=0.2, p_lost=0.8,
+                         declared_value=Decimal("500"))
+    make_shipment(shop, tracking_number="OK", risk_state="on_track", p_late=0.1, declared_value=Decimal("5000"))
+    other, _ = make_shop("Other")
+    make_shipment(other, tracking_number="X", risk_state="late", p_late=0.99, declared_value=Decimal("9999"))
+    response = client.get("/api/v1/shipments/at-risk", headers=auth)
+    assert response.status_code == 200
+    assert [item["id"] for item in response.json["items"]] == [dear.id, lost.id, cheap.id]
+    assert response.json["total"] == 3
+
+
+def test_shipment_resource_carries_the_prediction(client, auth, shop_key) -> None:
+    shop, _ = shop_key
+    shipment = _scanned(shop, "S3")
+    rescore([shipment], now=SHIPPED + timedelta(hours=5))
+    db.session.commit()
+    body = client.get(f"/api/v1/shipments/{shipment.id}", headers=auth).json
+    assert set(body["eta"]) == {"p10", "p50", "p90"}
+    assert body["risk_state"] == "on_track"
+    assert 0 <= body["p_late"] <= 1 and 0 <= body["p_lost"] <= 1
+    assert isinstance(body["reasons"], list)
+    assert body["computed_at"].startswith("2026-11-16T14:00")
+
+
+def test_retraining_waits_for_enough_history_then_versions_a_model(app) -> None:
+    shop, _ = make_shop()
+    app.config["RISK_MIN_TRAINING_SHIPMENTS"] = 40
+    assert retrain_model(now=datetime(2026, 11, 23, tzinfo=UTC)) is None
+    for index in range(60):
+        shipped = SHIPPED - timedelta(days=index % 30, hours=index)
+        make_shipment(
+            shop, tracking_number=f"H{index}", status="delivered", shipped_at=shipped,
+            promised_date=(shipped + timedelta(days=2)).date(), delivered_at=shipped + timedelta(days=1 + index % 3),
+            origin_country="NO", origin_postcode="0150", destination_country="NO", destination_postcode="5003",
+        )
+    prior = current_model()
+    record = retrain_model(now=datetime(2026, 11, 23, tzinfo=UTC))
+    assert record is not None and record.n_train == 60 and record.source == "history"
+    assert db.session.scalars(select(RiskModelRecord)).all() == [record]
+    assert current_model() is not prior
+    assert current_model().n_train == 60
