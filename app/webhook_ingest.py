@@ -15,6 +15,7 @@ from app.models.types import utcnow
 from app.polling import normalise_number
 from app.risk import rescore
 from app.schedule import reschedule
+from carriers.aliases import carrier_code_for
 from carriers.model import TrackingUpdate
 
 
@@ -37,8 +38,9 @@ def ingest_pushed_updates(updates: Sequence[TrackingUpdate], *, source: str = "w
             Shipment.tracking_number == normalise_number(update.tracking_number),
             Shipment.deleted_at.is_(None),
         )
-        if update.original_carrier:
-            query = query.where(Shipment.carrier == update.original_carrier)
+        carrier = carrier_code_for(update.original_carrier)
+        if carrier:
+            query = query.where(Shipment.carrier == carrier)
         shipments = db.session.scalars(query).all()
         if not shipments:
             unmatched += 1
