@@ -81,9 +81,10 @@ class Config:
     POLL_INTERVAL_SECONDS = _env_float("POLL_INTERVAL_SECONDS", 5.0)
     POLL_MAX_SHIPMENTS_PER_RUN = _env_int("POLL_MAX_SHIPMENTS_PER_RUN", 2000)
     POLL_FETCH_THREADS = _env_int("POLL_FETCH_THREADS", 8)
+    POLL_INGEST_CHUNK = _env_int("POLL_INGEST_CHUNK", 200)
     POLL_LEASE_SECONDS = _env_int("POLL_LEASE_SECONDS", 300)
     HIGH_VALUE_THRESHOLD = _env_float("HIGH_VALUE_THRESHOLD", 2000.0)
-    DELIVERED_GRACE_HOURS = _env_float("DELIVERED_GRACE_HOURS", 48.0)
+    DELIVERED_GRACE_HOURS = _env_float("DELIVERED_GRACE_HOURS", 24.0)
     EXPIRE_AFTER_DAYS = _env_int("EXPIRE_AFTER_DAYS", 30)
 
     # Prediction
@@ -123,8 +124,29 @@ class Config:
     OUTBOX_BATCH_SIZE = _env_int("OUTBOX_BATCH_SIZE", 500)
     OUTBOX_LEASE_SECONDS = _env_int("OUTBOX_LEASE_SECONDS", 120)
     OUTBOX_SEND_THREADS = _env_int("OUTBOX_SEND_THREADS", 4)
-    OUTBOX_COMMIT_EVERY = _env_int("OUTBOX_COMMIT_EVERY", 10)
+    OUTBOX_COMMIT_EVERY = _env_int("OUTBOX_COMMIT_EVERY", 20)  # rows sent in parallel per commit
     NOTIFY_SCAN_INTERVAL_SECONDS = _env_float("NOTIFY_SCAN_INTERVAL_SECONDS", 60.0)
+
+    # Delivery options at checkout: geocoding, slot offers, holds, re-optimisation
+    GEOCODER_URL = _env("GEOCODER_URL", "https://nominatim.openstreetmap.org")  # any Nominatim-compatible
+    GEOCODER_USER_AGENT = _env("GEOCODER_USER_AGENT", "leveranse/0.1 (ops@leveranse.invalid)")
+    GEOCODER_MIN_DELAY_SECONDS = _env_float("GEOCODER_MIN_DELAY_SECONDS", 1.0)  # Nominatim: 1 request/s
+    GEOCODER_TIMEOUT_SECONDS = _env_float("GEOCODER_TIMEOUT_SECONDS", 3.0)
+    GEOCODE_CACHE_DAYS = _env_int("GEOCODE_CACHE_DAYS", 90)
+    ROUTING_SPEED_KMH = _env_float("ROUTING_SPEED_KMH", 30.0)
+    ROUTING_DETOUR_FACTOR = _env_float("ROUTING_DETOUR_FACTOR", 1.3)
+    OPTIONS_DEFAULT_DAYS = _env_int("OPTIONS_DEFAULT_DAYS", 5)
+    OPTIONS_MAX_DAYS = _env_int("OPTIONS_MAX_DAYS", 14)
+    PRICE_PER_KM = _env("PRICE_PER_KM", "4")
+    PRICE_MAX_DISCOUNT = _env("PRICE_MAX_DISCOUNT", "30")
+    PRICE_MAX_SURCHARGE = _env("PRICE_MAX_SURCHARGE", "60")
+    HOLD_TTL_SECONDS = _env_int("HOLD_TTL_SECONDS", 900)
+    EXPIRE_HOLDS_INTERVAL_SECONDS = _env_float("EXPIRE_HOLDS_INTERVAL_SECONDS", 30.0)
+    REPLAN_INTERVAL_SECONDS = _env_float("REPLAN_INTERVAL_SECONDS", 10.0)
+    REPLAN_DEBOUNCE_SECONDS = _env_float("REPLAN_DEBOUNCE_SECONDS", 5.0)
+    REPLAN_TIME_LIMIT_SECONDS = _env_float("REPLAN_TIME_LIMIT_SECONDS", 2.0)
+    REPLAN_DAYS_PER_RUN = _env_int("REPLAN_DAYS_PER_RUN", 4)
+    DEMO_BOOKING_INTERVAL_SECONDS = _env_float("DEMO_BOOKING_INTERVAL_SECONDS", 20.0)
 
 
 class TestConfig(Config):
@@ -134,6 +156,8 @@ class TestConfig(Config):
     WTF_CSRF_ENABLED = False
     SECRET_KEY = "test"
     SQLALCHEMY_DATABASE_URI = _env("TEST_DATABASE_URL", "sqlite://")
+    GEOCODER_URL = "http://127.0.0.1:9"  # tests start the local gazetteer; never the internet
+    GEOCODER_MIN_DELAY_SECONDS = 0.0
     CARRIERS = {code: {} for code in CARRIER_CODES}
     EASYPOST_WEBHOOK_SECRET = "easypost-test-secret"
     AFTERSHIP_WEBHOOK_SECRET = "aftership-test-secret"

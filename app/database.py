@@ -28,10 +28,16 @@ def is_postgresql() -> bool:
     return db.engine.dialect.name == "postgresql"
 
 
-def insert_ignoring_conflicts(model, rows: list[dict]) -> int:
-    """INSERT … ON CONFLICT DO NOTHING on either dialect; returns the number of rows inserted."""
+def insert_ignoring_conflicts(model, rows: list[dict], returning=None) -> list:
+    """INSERT … ON CONFLICT DO NOTHING on either dialect, as one cached executemany statement.
+
+    Returns the `returning` column (default: the primary key) of the rows actually inserted.
+    """
     if not rows:
-        return 0
+        return []
     dialect_insert = postgresql.insert if is_postgresql() else sqlite.insert
-    statement = dialect_insert(model).values(rows).on_conflict_do_nothing()
-    return db.session.execute(statement).rowcount or 0
+    table = model.__table__
+    column = table.c[returning.key] if returning is not None else next(iter(table.primary_key.columns))
+    # A Core statement on the Table (not the ORM entity): no ORM bulk-insert bookkeeping per row.
+    statement = dialect_insert(table).on_conflict_do_nothing().returning(column)
+    return list(db.session.execute(statement, rows).scalars())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -85,10 +86,24 @@ def apply_update(
     shipment: Shipment, update: TrackingUpdate, *, source: str, now: datetime | None = None
 ) -> IngestResult:
     """Store new events and move the shipment's status; safe to call twice with the same update."""
-    now = now or utcnow()
-    rows = [_event_row(shipment.id, event, source, now) for event in update.events]
-    new_events = insert_ignoring_conflicts(TrackingEvent, rows)
+    return apply_updates([(shipment, update)], source=source, now=now)[0]
 
+
+def apply_updates(
+    pairs: Sequence[tuple[Shipment, TrackingUpdate]], *, source: str, now: datetime | None = None
+) -> list[IngestResult]:
+    """`apply_update` for many shipments, with one INSERT for all their events."""
+    now = now or utcnow()
+    rows = [
+        _event_row(shipment.id, event, source, now) for shipment, update in pairs for event in update.events
+    ]
+    inserted = Counter(insert_ignoring_conflicts(TrackingEvent, rows, returning=TrackingEvent.shipment_id))
+    return [_move_status(shipment, update, inserted[shipment.id], source, now) for shipment, update in pairs]
+
+
+def _move_status(
+    shipment: Shipment, update: TrackingUpdate, new_events: int, source: str, now: datetime
+) -> IngestResult:
     previous = shipment.status
     newest = max((event.occurred_at for event in update.events), default=None)
     stale = newest is not None and shipment.last_event_at is not None and newest < shipment.last_event_at

@@ -18,7 +18,7 @@ from app import metrics
 from app.carrier_clients import get_carrier
 from app.database import is_postgresql
 from app.extensions import db
-from app.ingest import apply_update, select_update
+from app.ingest import apply_updates, select_update
 from app.models import Shipment
 from app.models.types import utcnow
 from app.risk import rescore
@@ -111,65 +111,92 @@ def poll_due_shipments(now: datetime | None = None) -> PollStats:
             break
     if not work:
         return stats
+    chunk = config["POLL_INGEST_CHUNK"]
     with ThreadPoolExecutor(max_workers=config["POLL_FETCH_THREADS"]) as pool:
         futures = {
             pool.submit(_fetch, get_carrier(carrier), batch): (carrier, batch) for carrier, batch in work
         }
-        for future in as_completed(futures):
+        done: list[FetchedBatch] = []
+        for remaining, future in enumerate(as_completed(futures), start=1):
             carrier, batch = futures[future]
             result, seconds = future.result()
             metrics.poll_batch_seconds.labels(carrier).observe(seconds)
             stats.calls += 1
-            _ingest_batch(carrier, batch, result, stats)
-            db.session.commit()
+            done.append(FetchedBatch(carrier, batch, result))
+            if sum(len(item.numbers) for item in done) >= chunk or remaining == len(futures):
+                # One transaction per chunk: a crash loses only uncommitted work, re-polled after the lease.
+                _ingest_results(done, stats)
+                db.session.commit()
+                done = []
     return stats
 
 
-def _ingest_batch(carrier: str, numbers: list[str], result, stats: PollStats) -> None:
+@dataclass(frozen=True)
+class FetchedBatch:
+    """One carrier call's answer (or its error) for the numbers it asked about."""
+
+    carrier: str
+    numbers: list[str]
+    result: list[TrackingUpdate | TrackingFailure] | CarrierError
+
+
+def _ingest_results(batches: list[FetchedBatch], stats: PollStats) -> None:
     now = utcnow()
-    shipments = db.session.scalars(
-        select(Shipment).where(
-            Shipment.carrier == carrier, Shipment.tracking_number.in_(numbers), Shipment.deleted_at.is_(None)
-        )
-    ).all()
-    if isinstance(result, CarrierError):
-        metrics.carrier_calls.labels(carrier, result.kind).inc()
-        log.warning("%s batch of %d failed: %s (%s)", carrier, len(numbers), result.kind, result.message)
-        stats.errors[result.kind] += 1
-        for shipment in shipments:
-            _record_failure(shipment, result, now)
-        return
-    metrics.carrier_calls.labels(carrier, "ok").inc()
     polled: list[Shipment] = []
-    changed: list[Shipment] = []
-    updates: dict[str, list[TrackingUpdate]] = defaultdict(list)
-    failures: dict[str, CarrierError] = {}
-    for item in result:
-        if isinstance(item, TrackingFailure):
-            failures[normalise_number(item.tracking_number)] = item.error
-        else:
-            updates[normalise_number(item.tracking_number)].append(item)
-    for shipment in shipments:
-        key = normalise_number(shipment.tracking_number)
-        chosen = select_update(shipment, updates.get(key, []))
-        stats.shipments += 1
-        if chosen is None:
-            error = failures.get(key) or TrackingNotFound(f"{carrier} answered nothing for this number")
+    pairs: list[tuple[Shipment, TrackingUpdate]] = []
+    for batch in batches:
+        shipments = db.session.scalars(
+            select(Shipment).where(
+                Shipment.carrier == batch.carrier,
+                Shipment.tracking_number.in_(batch.numbers),
+                Shipment.deleted_at.is_(None),
+            )
+        ).all()
+        if isinstance(batch.result, CarrierError):
+            error = batch.result
+            metrics.carrier_calls.labels(batch.carrier, error.kind).inc()
+            log.warning(
+                "%s batch of %d failed: %s (%s)", batch.carrier, len(batch.numbers), error.kind, error.message
+            )
             stats.errors[error.kind] += 1
-            _record_failure(shipment, error, now)
+            for shipment in shipments:
+                _record_failure(shipment, error, now)
             continue
-        outcome = apply_update(shipment, chosen, source="poll", now=now)
+        metrics.carrier_calls.labels(batch.carrier, "ok").inc()
+        updates: dict[str, list[TrackingUpdate]] = defaultdict(list)
+        failures: dict[str, CarrierError] = {}
+        for item in batch.result:
+            if isinstance(item, TrackingFailure):
+                failures[normalise_number(item.tracking_number)] = item.error
+            else:
+                updates[normalise_number(item.tracking_number)].append(item)
+        for shipment in shipments:
+            key = normalise_number(shipment.tracking_number)
+            chosen = select_update(shipment, updates.get(key, []))
+            stats.shipments += 1
+            if chosen is None:
+                error = failures.get(key) or TrackingNotFound(
+                    f"{batch.carrier} answered nothing for this number"
+                )
+                stats.errors[error.kind] += 1
+                _record_failure(shipment, error, now)
+                continue
+            pairs.append((shipment, chosen))
+            metrics.shipments_polled.labels(batch.carrier, "ok").inc()
+    changed = []
+    new_events = 0
+    for (shipment, _), outcome in zip(pairs, apply_updates(pairs, source="poll", now=now), strict=True):
+        new_events += outcome.new_events
+        stats.status_changes += outcome.status_changed
         if outcome.new_events or outcome.status_changed:
             changed.append(shipment)
-        stats.events += outcome.new_events
-        stats.status_changes += outcome.status_changed
-        metrics.events_ingested.labels("poll").inc(outcome.new_events)
-        metrics.shipments_polled.labels(carrier, "ok").inc()
         shipment.last_checked_at = now
         shipment.poll_failures = 0
         shipment.last_error = None
         _expire_if_silent(shipment, now)
         polled.append(shipment)
+    stats.events += new_events
+    metrics.events_ingested.labels("poll").inc(new_events)
     rescore(changed, now)  # before rescheduling: the schedule polls at-risk parcels more often
     for shipment in polled:
         reschedule(shipment, now)

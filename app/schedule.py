@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from flask import current_app
 
 from app.models import Shipment
 from planning.poll_policy import PollPolicy, PollState, next_poll_at
+
+EXPECTED_TIME = time(15, 0)  # a date-only promise or carrier ETA: assume mid-afternoon (UTC)
+
+EXPECTED_HOUR = time(15, 0)  # a date-only promise or carrier ETA: assume mid-afternoon (UTC)
 
 
 def current_policy() -> PollPolicy:
@@ -22,15 +26,16 @@ def current_policy() -> PollPolicy:
 
 def poll_state(shipment: Shipment, *, not_found: bool = False) -> PollState:
     """The schedule's view of a shipment."""
-    expected = (
-        shipment.eta_p50.date() if shipment.eta_p50 else (shipment.carrier_eta or shipment.promised_date)
-    )
+    expected = shipment.eta_p50
+    day = shipment.carrier_eta or shipment.promised_date
+    if expected is None and day is not None:
+        expected = datetime.combine(day, EXPECTED_TIME, tzinfo=UTC)
     return PollState(
         carrier=shipment.carrier,
         status=shipment.status,
         risk_state=shipment.risk_state,
         declared_value=float(shipment.declared_value) if shipment.declared_value is not None else None,
-        expected_date=expected,
+        expected_at=expected,
         status_changed_at=shipment.status_changed_at,
         poll_failures=shipment.poll_failures,
         not_found=not_found,

@@ -61,10 +61,12 @@ def _event(raw: dict[str, Any]) -> RawEvent:
         zone = zone_for(text(raw.get("eventCountry")) or "US", DEFAULT_ZONE, state)
         occurred_at, assumed = parse_iso(text(raw.get("eventTimestamp")), zone)
     code = text(raw.get("eventCode"))
+    # Pub 199 has hundreds of codes; for one we do not know, USPS's own event type names the category.
+    meaning = lookup(EVENT_CODES, code) or lookup(CATEGORIES, text(raw.get("eventType")))
     return RawEvent(
         occurred_at=occurred_at,
         code=code,
-        meaning=lookup(EVENT_CODES, code),
+        meaning=meaning,
         description=text(raw.get("eventType")),
         location=join_location(
             text(raw.get("eventCity")), state, text(raw.get("eventZIP")), text(raw.get("eventCountry"))

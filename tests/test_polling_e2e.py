@@ -20,16 +20,40 @@ from tests.conftest import make_shipment, make_shop
 
 # Final (status, reason) per scenario; where a carrier's real format has no code for an outcome
 # (Bring has no "lost", GLS and Thailand Post no exception codes at all), the adapter must not invent one.
-COMMON = {"on_time": ("delivered", None), "late": ("delivered", None), "stuck": ("in_transit", None),
-          "failed_attempt_then_pickup": ("delivered", None)}
+COMMON = {
+    "on_time": ("delivered", None),
+    "late": ("delivered", None),
+    "stuck": ("in_transit", None),
+    "failed_attempt_then_pickup": ("delivered", None),
+}
 FINAL = {
     "bring": {"lost": ("exception", None), "damaged": ("exception", None), "returned": ("returned", None)},
-    "dhl": {"lost": ("exception", None), "damaged": ("exception", "damaged"), "returned": ("returning", None)},
+    "dhl": {
+        "lost": ("exception", None),
+        "damaged": ("exception", "damaged"),
+        "returned": ("returning", None),
+    },
     "fedex": {"lost": ("exception", None), "damaged": ("exception", None), "returned": ("returning", None)},
-    "gls": {"lost": ("in_transit", None), "damaged": ("in_transit", None), "returned": ("failed_attempt", None)},
-    "postnord": {"lost": ("exception", "held"), "damaged": ("exception", "held"), "returned": ("returning", None)},
-    "thailandpost": {"lost": ("in_transit", None), "damaged": ("in_transit", None), "returned": ("returning", None)},
-    "ups": {"lost": ("exception", "lost"), "damaged": ("exception", "damaged"), "returned": ("returned", None)},
+    "gls": {
+        "lost": ("in_transit", None),
+        "damaged": ("in_transit", None),
+        "returned": ("failed_attempt", None),
+    },
+    "postnord": {
+        "lost": ("exception", "held"),
+        "damaged": ("exception", "held"),
+        "returned": ("returning", None),
+    },
+    "thailandpost": {
+        "lost": ("in_transit", None),
+        "damaged": ("in_transit", None),
+        "returned": ("returning", None),
+    },
+    "ups": {
+        "lost": ("exception", "lost"),
+        "damaged": ("exception", "damaged"),
+        "returned": ("returned", None),
+    },
     "usps": {"lost": ("exception", None), "damaged": ("exception", None), "returned": ("returning", None)},
 }
 
@@ -62,7 +86,9 @@ def _make_due(*shipments: Shipment) -> None:
 def test_every_carrier_every_scenario_reaches_its_final_status(app, sandbox, carrier) -> None:
     shop, _ = make_shop()
     expected = {**COMMON, **FINAL[carrier]}
-    watched = {scenario: _watch(sandbox, shop, carrier, 10 + i, scenario) for i, scenario in enumerate(expected)}
+    watched = {
+        scenario: _watch(sandbox, shop, carrier, 10 + i, scenario) for i, scenario in enumerate(expected)
+    }
     stats = poll_due_shipments()
     assert stats.shipments == len(expected)
     assert not stats.errors
@@ -143,7 +169,9 @@ def test_faults_are_recorded_and_lose_nothing(app, sandbox, kind, expected_error
 
 def test_a_transient_server_error_is_retried_within_the_call(app, sandbox) -> None:
     shop, _ = make_shop()
-    shipment, _ = _first_poll_then_fault(sandbox, shop, "ups", FaultSpec(FaultKind.SERVER_ERROR, carrier="ups", count=1))
+    shipment, _ = _first_poll_then_fault(
+        sandbox, shop, "ups", FaultSpec(FaultKind.SERVER_ERROR, carrier="ups", count=1)
+    )
     stats = poll_due_shipments()
     db.session.refresh(shipment)
     assert not stats.errors
@@ -165,10 +193,10 @@ def test_partial_batch_errors_fail_only_their_numbers(app, sandbox) -> None:
 
 
 def test_a_crash_between_two_batches_loses_nothing_and_duplicates_nothing(app, sandbox, monkeypatch) -> None:
-    app.config["POLL_FETCH_THREADS"] = 1
+    app.config.update(POLL_FETCH_THREADS=1, POLL_INGEST_CHUNK=1)
     shop, _ = make_shop()
     shipments = [_watch(sandbox, shop, "bring", 200 + i, "on_time") for i in range(3)]
-    real_ingest = polling._ingest_batch
+    real_ingest = polling._ingest_results
     calls = []
 
     def crash_on_second(*args, **kwargs):
@@ -177,11 +205,11 @@ def test_a_crash_between_two_batches_loses_nothing_and_duplicates_nothing(app, s
             raise RuntimeError("worker killed")
         return real_ingest(*args, **kwargs)
 
-    monkeypatch.setattr(polling, "_ingest_batch", crash_on_second)
+    monkeypatch.setattr(polling, "_ingest_results", crash_on_second)
     with pytest.raises(RuntimeError):
         poll_due_shipments()
     db.session.rollback()
-    monkeypatch.setattr(polling, "_ingest_batch", real_ingest)
+    monkeypatch.setattr(polling, "_ingest_results", real_ingest)
     done = [s for s in shipments if db.session.get(Shipment, s.id).status == "delivered"]
     assert len(done) == 1
     counts = {s.id: _events(s) for s in done}
