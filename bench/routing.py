@@ -1,7 +1,9 @@
 """Routing benchmark: Solomon gaps at a time limit, and insertion-check latency on a 100-stop plan.
 
-Run: python bench/routing.py [--time-limit 5] [--solomon ../shared/planning/solomon]
+Run: python bench/routing.py [--time-limit 5] [--solomon DIR] [--compare-first-solution]
 Instances run one after another on one worker; figures are printed, nothing is asserted.
+--compare-first-solution also runs OR-Tools alone on the strict model (every stop mandatory, no drop
+penalty) with each first-solution strategy then guided local search, at the same time limit.
 """
 
 from __future__ import annotations
@@ -20,21 +22,27 @@ from ortools.constraint_solver import routing_enums_pb2  # noqa: E402
 
 from planning import routing  # noqa: E402
 from planning.feasibility import check_plan  # noqa: E402
-from planning.insertion import best_insertion  # noqa: E402
-from planning.routing_model import Plan, Problem, build_plan  # noqa: E402
+from planning.insertion import best_insertion, best_insertions  # noqa: E402
+from planning.routing_model import Plan, Problem, TimeWindow, build_plan  # noqa: E402
 from planning.solomon import read_solomon  # noqa: E402
 
 INSTANCES = ("C101", "C201", "R101", "R201", "RC101", "RC201")
+STRATEGIES = ("PATH_CHEAPEST_ARC", "PARALLEL_CHEAPEST_INSERTION", "LOCAL_CHEAPEST_INSERTION", "SAVINGS")
 
 
-def bench_quality(folder: Path, time_limit: float) -> tuple[Problem, Plan]:
-    """Solve each instance with the distance objective; print distance, vehicles, gap to BKS, feasibility."""
+def read_bks(folder: Path) -> dict[str, float]:
+    """Best-known distances for the distance-only objective, by instance name."""
     with (folder / "bks.csv").open() as handle:
-        bks = {
+        return {
             r["instance"]: float(r["distance"])
             for r in csv.DictReader(handle)
             if r["objective"] == "distance only"
         }
+
+
+def bench_quality(folder: Path, time_limit: float) -> tuple[Problem, Plan]:
+    """Solve each instance with the distance objective; print distance, vehicles, gap to BKS, feasibility."""
+    bks = read_bks(folder)
     print("instance vehicles   distance        bks   gap % feasible seconds")
     gaps, plans = [], {}
     for name in INSTANCES:
@@ -53,6 +61,28 @@ def bench_quality(folder: Path, time_limit: float) -> tuple[Problem, Plan]:
         )
     print(f"mean gap: {statistics.mean(gaps):.2f} %\n")
     return plans["R101"]
+
+
+def bench_first_solutions(folder: Path, time_limit: float) -> None:
+    """OR-Tools alone on the strict model, per first-solution strategy: when it first found a plan, and
+    its gap at the time limit (or that it found none)."""
+    bks = read_bks(folder)
+    print(f"OR-Tools alone, strict model, {time_limit} s: seconds to first solution / gap % at the limit")
+    print(f"{'instance':8} " + " ".join(f"{s:>28}" for s in STRATEGIES))
+    for name in INSTANCES:
+        problem = read_solomon(folder / f"{name}.txt")
+        cells = []
+        for strategy in STRATEGIES:
+            probe = routing.probe_strategy(problem, strategy, time_limit_s=time_limit)
+            if probe.first_solution_s is None:
+                cells.append("no solution")
+            elif probe.plan is None or not probe.plan.complete:
+                cells.append("rejected by the checker")
+            else:
+                gap = 100 * (probe.plan.distance - bks[name]) / bks[name]
+                cells.append(f"{probe.first_solution_s:.2f} s / {gap:.2f} %")
+        print(f"{name:8} " + " ".join(f"{c:>28}" for c in cells), flush=True)
+    print()
 
 
 def _without(plan: Plan, stop_id: str, problem: Problem) -> Plan:
@@ -79,12 +109,18 @@ def _solver_model(problem: Problem) -> None:
 
 def bench_insertion(problem: Problem, plan: Plan) -> None:
     """Time best_insertion for each stop of a 100-stop plan taken out, against an OR-Tools model."""
-    ours, solver, model_only = [], [], []
+    ours, windowed, solver, model_only = [], [], [], []
+    hours = problem.depots[0].hours
+    width = (hours.end - hours.start) / 5
+    windows = [TimeWindow(hours.start + k * width, hours.start + (k + 1) * width) for k in range(5)]
     for stop in problem.stops:
         reduced = _without(plan, stop.id, problem)
         began = time.perf_counter()
         best_insertion(problem, reduced, stop)
         ours.append(time.perf_counter() - began)
+        began = time.perf_counter()
+        best_insertions(problem, reduced, stop, windows)
+        windowed.append(time.perf_counter() - began)
         if len(solver) < 10:
             began = time.perf_counter()
             _solver_insertion(problem, Plan(reduced.routes, (stop.id,)))
@@ -94,6 +130,7 @@ def bench_insertion(problem: Problem, plan: Plan) -> None:
             model_only.append(time.perf_counter() - began)
     print(f"insertion check on a {len(problem.stops)}-stop plan ({len(plan.routes)} routes):")
     print(f"  pure-Python scan:                 median {1000 * statistics.median(ours):.2f} ms")
+    print(f"  pure-Python scan, 5 windows:      median {1000 * statistics.median(windowed):.2f} ms")
     print(f"  OR-Tools model build only:        median {1000 * statistics.median(model_only):.2f} ms")
     print(f"  OR-Tools model + insertion search: median {1000 * statistics.median(solver):.2f} ms")
 
@@ -105,7 +142,10 @@ def main() -> None:
     parser.add_argument(
         "--solomon", type=Path, default=Path(__file__).resolve().parents[2] / "shared/planning/solomon"
     )
+    parser.add_argument("--compare-first-solution", action="store_true")
     args = parser.parse_args()
+    if args.compare_first_solution:
+        bench_first_solutions(args.solomon, args.time_limit)
     problem, plan = bench_quality(args.solomon, args.time_limit)
     bench_insertion(problem, plan)
 

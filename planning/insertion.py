@@ -8,10 +8,10 @@ second by that latest time: an exact test for time windows and capacity, O(1) pe
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from planning.routing_model import Plan, Problem, Stop, TimeWindow, Vehicle
+from planning.routing_model import Matrix, Plan, Problem, Stop, TimeWindow
 
 
 @dataclass(frozen=True)
@@ -24,15 +24,39 @@ class Insertion:
     start: float
 
 
-@dataclass(frozen=True)
-class _Gap:
-    """One place between consecutive nodes of a route, with the new stop's feasible start interval."""
+def route_slack(
+    places: Sequence[int],
+    stops: Sequence[Stop],
+    hours: TimeWindow,
+    durations: Matrix,
+) -> tuple[list[float], list[float]] | None:
+    """Summarise a route depot, stops..., depot for O(1) insertion tests (None if it is infeasible).
 
-    vehicle: str
-    position: int
-    earliest: float
-    latest: float
-    cost: float
+    Returns `leave`, the earliest time the vehicle can leave each node but the final depot, and
+    `latest`, the latest time service may start at each node after the first (the final depot's is
+    the end of the working hours) without making that node or any later one late.
+    """
+    leave = [hours.start]
+    time = hours.start
+    for k, stop in enumerate(stops):
+        time += durations[places[k]][places[k + 1]]
+        window = stop.window
+        if time < window.start:
+            time = window.start
+        if time > window.end:
+            return None
+        time += stop.service
+        leave.append(time)
+    if time + durations[places[-2]][places[-1]] > hours.end:
+        return None
+    latest = [hours.end]
+    bound = hours.end
+    for k in range(len(stops), 0, -1):
+        stop = stops[k - 1]
+        bound = min(stop.window.end, bound - durations[places[k]][places[k + 1]] - stop.service)
+        latest.append(bound)
+    latest.reverse()
+    return leave, latest
 
 
 def best_insertion(problem: Problem, plan: Plan, stop: Stop) -> Insertion | None:
@@ -44,56 +68,54 @@ def best_insertions(
     problem: Problem, plan: Plan, stop: Stop, windows: Sequence[TimeWindow]
 ) -> list[Insertion | None]:
     """Return, for each candidate window of the same stop, its cheapest feasible insertion or None."""
-    gaps = list(_gaps(problem, plan, stop))
+    gaps = sorted(_gaps(problem, plan, stop), key=lambda gap: gap[0])
     results: list[Insertion | None] = []
     for window in windows:
-        best = None
-        for gap in gaps:
-            start = max(window.start, gap.earliest)
-            if start <= min(window.end, gap.latest) and (best is None or gap.cost < best.cost):
-                best = Insertion(gap.vehicle, gap.position, gap.cost, start)
-        results.append(best)
+        results.append(None)
+        for cost, earliest, latest, vehicle, position in gaps:
+            start = max(window.start, earliest)
+            if start <= latest and start <= window.end:
+                results[-1] = Insertion(vehicle, position, cost, start)
+                break
     return results
 
 
-def _gaps(problem: Problem, plan: Plan, stop: Stop) -> Iterator[_Gap]:
-    """Yield every position on every vehicle (used or not) that has room for the stop's demand."""
-    sequences = {r.vehicle: [v.stop for v in r.visits] for r in plan.routes}
+def _gaps(problem: Problem, plan: Plan, stop: Stop) -> list[tuple[float, float, float, str, int]]:
+    """List (cost, earliest start, latest start, vehicle, position) of every place with room for stop.
+
+    Unused vehicles of the same depot, shift, capacity and fixed cost offer the same single place, so
+    only the first of them is listed.
+    """
+    sequences = {r.vehicle: r.visits for r in plan.routes}
     stops = {s.id: s for s in problem.stops}
+    depots = {d.id: d for d in problem.depots}
+    durations, distances, here, service = problem.durations, problem.distances, stop.location, stop.service
+    gaps = []
+    idle_kinds = set()
     for vehicle in problem.vehicles:
-        route = [stops[s] for s in sequences.get(vehicle.id, ())]
+        route = [stops[visit.stop] for visit in sequences.get(vehicle.id, ())]
+        if not route:
+            kind = (vehicle.depot, vehicle.capacity, vehicle.shift, vehicle.fixed_cost)
+            if kind in idle_kinds:
+                continue
+            idle_kinds.add(kind)
         if sum(s.demand for s in route) + stop.demand > vehicle.capacity:
             continue
-        yield from _route_gaps(problem, vehicle, route, stop)
-
-
-def _route_gaps(problem: Problem, vehicle: Vehicle, route: list[Stop], stop: Stop) -> Iterator[_Gap]:
-    depot = problem.depot_of(vehicle).location
-    hours = problem.working_hours(vehicle)
-    places = [depot, *(s.location for s in route), depot]
-    services = [0.0, *(s.service for s in route)]
-    leave = [hours.start]
-    for k, s in enumerate(route):
-        arrival = leave[k] + problem.durations[places[k]][s.location]
-        leave.append(max(arrival, s.window.start) + s.service)
-    latest = [hours.end] * (len(route) + 2)
-    for k in range(len(route), 0, -1):
-        s = route[k - 1]
-        latest[k] = min(
-            s.window.end, latest[k + 1] - s.service - problem.durations[s.location][places[k + 1]]
+        depot = depots[vehicle.depot]
+        hours = TimeWindow(
+            max(depot.hours.start, vehicle.shift.start), min(depot.hours.end, vehicle.shift.end)
         )
-    if leave[-1] + problem.durations[places[-2]][depot] > hours.end or any(
-        leave[k + 1] - services[k + 1] > latest[k + 1] for k in range(len(route))
-    ):
-        return  # the route is already infeasible: nothing can be added to it
-    durations, distances, here = problem.durations, problem.distances, stop.location
-    opening = vehicle.fixed_cost if not route else 0.0
-    for k in range(len(route) + 1):
-        before, after = places[k], places[k + 1]
-        yield _Gap(
-            vehicle.id,
-            k,
-            leave[k] + durations[before][here],
-            latest[k + 1] - stop.service - durations[here][after],
-            distances[before][here] + distances[here][after] - distances[before][after] + opening,
-        )
+        places = [depot.location, *(s.location for s in route), depot.location]
+        slack = route_slack(places, route, hours, durations)
+        if slack is None:
+            continue  # the route is already infeasible: nothing can be added to it
+        leave, latest = slack
+        opening = 0.0 if route else vehicle.fixed_cost
+        for k in range(len(route) + 1):
+            before, after = places[k], places[k + 1]
+            earliest = leave[k] + durations[before][here]
+            last = latest[k] - service - durations[here][after]
+            if earliest <= last:
+                cost = distances[before][here] + distances[here][after] - distances[before][after]
+                gaps.append((cost + opening, earliest, last, vehicle.id, k))
+    return gaps

@@ -181,7 +181,14 @@ def insertion_cases(draw: st.DrawFn) -> tuple[Problem, Plan, Stop]:
     ]
     depot = Depot("D", 0, TimeWindow(0, draw(st.integers(60, 120))))
     vehicles = tuple(
-        Vehicle(f"v{k}", "D", draw(st.integers(3, 12)), TimeWindow(draw(st.integers(0, 20)), 200), k * 3.0)
+        # Few distinct shifts and costs, so that two idle vehicles are often interchangeable.
+        Vehicle(
+            f"v{k}",
+            "D",
+            draw(st.sampled_from([6, 12])),
+            TimeWindow(draw(st.sampled_from([0, 20])), 200),
+            draw(st.sampled_from([0.0, 3.0])),
+        )
         for k in range(2)
     )
     problem = Problem((depot,), vehicles, tuple(stops[:n]), matrix, matrix)

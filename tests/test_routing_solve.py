@@ -13,7 +13,7 @@ from flask import Flask
 
 from app.cli.planning import group
 from planning.feasibility import check_plan
-from planning.routing import NoFeasiblePlan, solve
+from planning.routing import NoFeasiblePlan, StrategyProbe, probe_strategy, solve
 from planning.routing_model import Depot, Problem, Stop, TimeWindow, Vehicle, euclidean_matrix
 from planning.solomon import parse_solomon
 
@@ -119,6 +119,19 @@ def test_vehicles_objective_uses_no_more_vehicles_than_distance() -> None:
     assert check_plan(problem, by_vehicles) == []
     assert len(by_vehicles.routes) <= len(by_distance.routes)
     assert len(by_vehicles.routes) == math.ceil(sum(s.demand for s in problem.stops) / 100)
+
+
+def test_probe_strategy_reports_ortools_alone_on_the_strict_model() -> None:
+    problem = parse_solomon(small_instance())
+    probe = probe_strategy(problem, "PARALLEL_CHEAPEST_INSERTION", time_limit_s=0.3)
+    assert probe.plan is not None and check_plan(problem, probe.plan) == []
+    assert probe.first_solution_s is not None and 0 < probe.first_solution_s < 0.3
+    # Every stop is mandatory, and one is too heavy for any van: there is no plan at all.
+    assert probe_strategy(two_depot_problem(), "PATH_CHEAPEST_ARC", time_limit_s=0.3) == StrategyProbe(
+        None, None
+    )
+    with pytest.raises(ValueError):
+        probe_strategy(problem, "NO_SUCH_STRATEGY", time_limit_s=0.1)
 
 
 def run_cli(*args: str):
