@@ -70,7 +70,7 @@ class Config:
     CARRIER_MODE = _env("CARRIER_MODE", "sandbox")
     CARRIERS = carrier_env()
     SANDBOX_URL = _env("SANDBOX_URL", "")  # empty: the embedded command starts one in-process
-    SANDBOX_SPEED = _env_float("SANDBOX_SPEED", 600.0)
+    SANDBOX_SPEED = _env_float("SANDBOX_SPEED", 60.0)
     CARRIER_TIMEOUT_SECONDS = _env_float("CARRIER_TIMEOUT_SECONDS", 10.0)
     CARRIER_MAX_RETRIES = _env_int("CARRIER_MAX_RETRIES", 2)
     SANDBOX_RATE_PER_SECOND = _env_float("SANDBOX_RATE_PER_SECOND", 1000.0)  # the sandbox publishes no limit
@@ -96,7 +96,9 @@ class Config:
     RISK_MIN_TRAINING_SHIPMENTS = _env_int("RISK_MIN_TRAINING_SHIPMENTS", 500)
 
     API_BULK_LIMIT = _env_int("API_BULK_LIMIT", 1000)
-    DEMO_SHIPMENTS = _env_int("DEMO_SHIPMENTS", 40)
+    DEMO_SHIPMENTS = _env_int("DEMO_SHIPMENTS", 60)
+    DEMO_STREAM_SECONDS = _env_float("DEMO_STREAM_SECONDS", 30.0)
+    DEMO_HISTORY_ROWS = _env_int("DEMO_HISTORY_ROWS", 8000)
 
     # Notifications: customer messages, shop webhooks and the outbox dispatcher
     PUBLIC_BASE_URL = _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000")  # tracking and unsubscribe links

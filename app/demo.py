@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import ApiKey, Shop
+from app.models import ApiKey, Shipment, Shop
 from app.models.types import utcnow
 from app.registration import register_shipments
 from carriers.numbers import make_tracking_number
@@ -27,43 +28,79 @@ _LANES = {
     "thailandpost": ("TH", "10110", "TH", "50200"),
 }
 _LANGUAGES = {"NO": "nb", "DK": "da", "TH": "th"}
+# Mostly happy parcels, and every kind of trouble the dashboard, notifications and claims react to.
+_SCENARIOS = (
+    ["on_time"] * 6 + ["late", "late", "failed_attempt_then_pickup", "stuck", "lost", "damaged", "returned"]
+)
+PROMISED_HOURS = 44
+
+#: registers a number with the sandbox: (carrier, tracking number, scenario, started at)
+SandboxRegistrar = Callable[[str, str, str, datetime], object]
 
 
-def seed_demo(count: int, seed: int = 7) -> tuple[Shop, str | None]:
-    """Create the demo shop and `count` shipments (once); returns the shop and a new API key if created."""
-    existing = db.session.scalar(select(Shop).where(Shop.name == DEMO_SHOP_NAME))
+def demo_shop() -> Shop | None:
+    """The demo shop, once seeded."""
+    return db.session.scalar(select(Shop).where(Shop.name == DEMO_SHOP_NAME))
+
+
+def seed_demo(count: int, register: SandboxRegistrar | None = None, seed: int = 7) -> tuple[Shop, str | None]:
+    """Create the demo shop and `count` parcels at every stage (once); returns the shop and its new key."""
+    existing = demo_shop()
     if existing is not None:
         return existing, None
-    rng = random.Random(seed)
     shop = Shop(name=DEMO_SHOP_NAME, default_language="nb", default_timezone="Europe/Oslo")
     db.session.add(shop)
     _, plain = ApiKey.issue(shop, "demo")
     db.session.flush()
-    today = utcnow().date()
+    add_demo_shipments(shop, count, register, rng=random.Random(seed), max_age_hours=100)
+    db.session.commit()
+    return shop, plain
+
+
+def add_demo_shipments(
+    shop: Shop, count: int, register: SandboxRegistrar | None, *, rng: random.Random, max_age_hours: float = 0
+) -> list[Shipment]:
+    """Register `count` demo parcels (started up to `max_age_hours` ago) with us and with the sandbox."""
+    now = utcnow()
     codes = sorted(CARRIERS)
-    items = []
-    for index in range(count):
+    first = db.session.scalar(select(func.count()).select_from(Shipment).where(Shipment.shop_id == shop.id))
+    items, plans = [], []
+    for index in range(first, first + count):
         carrier = codes[index % len(codes)]
         origin_country, origin_postcode, dest_country, dest_postcode = _LANES[carrier]
+        started = now - timedelta(hours=rng.uniform(0, max_age_hours))
+        number = make_tracking_number(carrier, 1000 + index)
+        plans.append((carrier, number, _SCENARIOS[index % len(_SCENARIOS)], started))
         items.append(
             {
                 "carrier": carrier,
-                "tracking_number": make_tracking_number(carrier, 1000 + index),
+                "tracking_number": number,
                 "order_ref": f"DEMO-{10000 + index}",
                 "service": "standard",
                 "customer": {
                     "name": f"Demo Customer {index}",
-                    "email": f"customer{index}@example.test",
+                    "email": f"customer{index}@example.com",
                     "language": _LANGUAGES.get(dest_country, "en"),
                 },
                 "origin": {"country": origin_country, "postcode": origin_postcode},
                 "destination": {"country": dest_country, "postcode": dest_postcode},
-                "shipped_at": utcnow() - timedelta(hours=rng.randint(1, 30)),
-                "promised_date": today + timedelta(days=rng.randint(1, 4)),
+                "shipped_at": started,
+                "promised_date": (started + timedelta(hours=PROMISED_HOURS)).date(),
                 "declared_value": Decimal(rng.choice([199, 499, 899, 2499, 5990])),
                 "currency": "NOK",
             }
         )
-    register_shipments(shop, items)
+    if register is not None:
+        for plan in plans:
+            register(*plan)
+    return [shipment for shipment, _ in register_shipments(shop, items)]
+
+
+def stream_demo_shipments(register: SandboxRegistrar, per_run: int = 2) -> int:
+    """Demo job: new orders keep shipping, so the demo never runs dry."""
+    shop = demo_shop()
+    if shop is None:
+        return 0
+    added = add_demo_shipments(shop, per_run, register, rng=random.Random())
     db.session.commit()
-    return shop, plain
+    return len(added)

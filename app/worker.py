@@ -10,7 +10,11 @@ from apscheduler.schedulers.base import BaseScheduler
 from flask import Flask
 
 from app.extensions import db
+from app.notify import scan_time_triggers
+from app.outbox import dispatch_due
 from app.polling import poll_due_shipments
+from app.replan import replan_due_days
+from app.reservations import expire_holds
 from app.risk import rescore_active_shipments, retrain_model
 
 log = logging.getLogger(__name__)
@@ -29,6 +33,10 @@ JOBS = [
     Job("poll-carriers", poll_due_shipments, "POLL_INTERVAL_SECONDS"),
     Job("rescore-risk", rescore_active_shipments, "RISK_RESCORE_INTERVAL_SECONDS"),
     Job("retrain-risk-model", retrain_model, "RISK_RETRAIN_INTERVAL_SECONDS"),
+    Job("dispatch-outbox", dispatch_due, "OUTBOX_INTERVAL_SECONDS"),
+    Job("notify-time-triggers", scan_time_triggers, "NOTIFY_SCAN_INTERVAL_SECONDS"),
+    Job("expire-slot-holds", expire_holds, "EXPIRE_HOLDS_INTERVAL_SECONDS"),
+    Job("replan-days", replan_due_days, "REPLAN_INTERVAL_SECONDS"),
 ]
 
 
@@ -44,15 +52,20 @@ def _in_app_context(app: Flask, job: Job) -> Callable[[], None]:
     return runner
 
 
+def add_job(app: Flask, scheduler: BaseScheduler, job: Job) -> None:
+    """Schedule one job; one instance at a time, missed runs coalesced."""
+    scheduler.add_job(
+        _in_app_context(app, job),
+        "interval",
+        seconds=app.config[job.interval_setting],
+        id=job.name,
+        max_instances=1,
+        coalesce=True,
+    )
+
+
 def schedule_jobs(app: Flask, scheduler: BaseScheduler) -> BaseScheduler:
-    """Add every job to `scheduler`; one instance of each at a time, missed runs coalesced."""
+    """Add every job of JOBS to `scheduler`."""
     for job in JOBS:
-        scheduler.add_job(
-            _in_app_context(app, job),
-            "interval",
-            seconds=app.config[job.interval_setting],
-            id=job.name,
-            max_instances=1,
-            coalesce=True,
-        )
+        add_job(app, scheduler, job)
     return scheduler

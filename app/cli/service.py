@@ -10,10 +10,17 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import current_app
 from flask.cli import with_appcontext
 from flask_migrate import upgrade
+from sqlalchemy import select
+from werkzeug.serving import run_simple
 
 from app.config import INSTANCE_DIR
-from app.demo import seed_demo
-from app.worker import schedule_jobs
+from app.demo import seed_demo, stream_demo_shipments
+from app.extensions import db
+from app.models import RiskModelRecord
+from app.models.types import use_clock, utcnow
+from app.risk import seed_generated_model
+from app.worker import Job, add_job, schedule_jobs
+from carriers.sandbox.server import SandboxServer, SandboxSettings
 
 
 @click.command("worker")
@@ -41,21 +48,30 @@ def demo(count: int | None) -> None:
 @click.option("--sandbox-port", default=8085, show_default=True, type=int)
 @with_appcontext
 def embedded(host: str, port: int, sandbox_port: int) -> None:
-    """Everything in one process: SQLite, sandbox carriers, scheduler, demo shop, web."""
-    from carriers.sandbox.server import SandboxServer, SandboxSettings
-
+    """Everything in one process: SQLite, sandbox carriers on an accelerated clock, demo shop, jobs, web."""
     app = current_app._get_current_object()
     upgrade()
+    register = None
     if not app.config["SANDBOX_URL"]:
-        sandbox = SandboxServer(SandboxSettings(port=sandbox_port, speed=app.config["SANDBOX_SPEED"]))
-        sandbox.start()
+        sandbox = SandboxServer(SandboxSettings(port=sandbox_port, speed=app.config["SANDBOX_SPEED"])).start()
         app.config["SANDBOX_URL"] = sandbox.url
-        click.echo(f"sandbox carriers on {sandbox.url} (speed x{app.config['SANDBOX_SPEED']:g})")
-    shop, plain = seed_demo(app.config["DEMO_SHIPMENTS"])
+        # The whole demo runs on the sandbox's clock, so parcels move and promises fall due in minutes.
+        use_clock(sandbox.now)
+        register = sandbox.register
+        click.echo(f"sandbox carriers on {sandbox.url}, clock x{app.config['SANDBOX_SPEED']:g}")
+    if db.session.scalar(select(RiskModelRecord.id).limit(1)) is None:
+        click.echo("training a first risk model on generated history …")
+        seed_generated_model(app.config["DEMO_HISTORY_ROWS"], today=utcnow().date())
+        db.session.commit()
+    shop, plain = seed_demo(app.config["DEMO_SHIPMENTS"], register)
     if plain:
         key_file = INSTANCE_DIR / "demo-api-key.txt"
         key_file.write_text(plain + "\n")
         click.echo(f"demo shop {shop.id}: API key written to {key_file}")
-    schedule_jobs(app, BackgroundScheduler()).start()
-    click.echo(f"Leveranse on http://{host}:{port}/  (API: /api/v1, OpenAPI: /api/v1/openapi.json)")
-    app.run(host=host, port=port, threaded=True, use_reloader=False)
+    scheduler = schedule_jobs(app, BackgroundScheduler())
+    if register is not None:
+        add_job(app, scheduler, Job("demo-orders", lambda: stream_demo_shipments(register), "DEMO_STREAM_SECONDS"))
+    scheduler.start()
+    click.echo(f"Leveranse on http://{host}:{port}/  (API /api/v1, OpenAPI /api/v1/openapi.json, staff /staff/)")
+    # The embedded mode's own server; production runs `gunicorn wsgi:app` plus `leveranse worker`.
+    run_simple(host, port, app, threaded=True, use_reloader=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime
@@ -27,6 +28,19 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC)
 
 
-def utcnow() -> datetime:
-    """The current time, aware UTC."""
+def _wall_clock() -> datetime:
     return datetime.now(UTC)
+
+
+_clock: Callable[[], datetime] = _wall_clock
+
+
+def utcnow() -> datetime:
+    """The service's current time, aware UTC (the wall clock, except in the accelerated demo)."""
+    return _clock()
+
+
+def use_clock(clock: Callable[[], datetime] | None) -> None:
+    """Run the whole service on another clock (the embedded demo shares the sandbox's); None resets."""
+    global _clock
+    _clock = clock or _wall_clock
