@@ -11,6 +11,7 @@ from flask.cli import AppGroup
 
 from carriers.errors import CarrierError, MalformedPayload, TrackingFailure
 from carriers.numbers import detect_carriers
+from carriers.mapping_doc import mapping_markdown
 from carriers.registry import PARSERS
 from carriers.serialize import error_to_dict, failure_to_dict, update_to_dict
 
@@ -55,3 +56,9 @@ def parse_command(carrier: str, file: Path) -> None:
 def detect_command(tracking_number: str) -> None:
     """Print the candidate carriers for TRACKING_NUMBER, best first."""
     _print(detect_carriers(tracking_number))
+
+
+@group.command("mapping")
+def mapping_command() -> None:
+    """Print every carrier's code → normalised status table (Markdown, as in the README)."""
+    click.echo(mapping_markdown())
