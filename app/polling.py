@@ -46,19 +46,28 @@ def normalise_number(number: str) -> str:
 
 
 def claim_due_shipments(carrier: str, limit: int, now: datetime) -> list[int]:
-    """Lease up to `limit` due shipments of one carrier so that no other worker polls them meanwhile."""
-    query = (
+    """Lease up to `limit` due shipments of one carrier so that no other worker polls them meanwhile.
+
+    One UPDATE … WHERE id IN (SELECT … LIMIT n [FOR UPDATE SKIP LOCKED]) RETURNING id: atomic on
+    SQLite (one writer at a time) and, on PostgreSQL, concurrent workers skip each other's rows.
+    """
+    due = (
         select(Shipment.id)
         .where(Shipment.carrier == carrier, Shipment.deleted_at.is_(None), Shipment.next_poll_at <= now)
         .order_by(Shipment.next_poll_at)
         .limit(limit)
     )
     if is_postgresql():
-        query = query.with_for_update(skip_locked=True)
-    ids = list(db.session.scalars(query))
-    if ids:
-        lease_until = now + timedelta(seconds=current_app.config["POLL_LEASE_SECONDS"])
-        db.session.execute(update(Shipment).where(Shipment.id.in_(ids)).values(next_poll_at=lease_until))
+        due = due.with_for_update(skip_locked=True)
+    lease_until = now + timedelta(seconds=current_app.config["POLL_LEASE_SECONDS"])
+    claim = (
+        update(Shipment)
+        .where(Shipment.id.in_(due.scalar_subquery()))
+        .values(next_poll_at=lease_until)
+        .returning(Shipment.id)
+        .execution_options(synchronize_session=False)
+    )
+    ids = list(db.session.scalars(claim))
     db.session.commit()
     return ids
 
@@ -140,18 +149,28 @@ class FetchedBatch:
     result: list[TrackingUpdate | TrackingFailure] | CarrierError
 
 
+def _watched_shipments(batches: list[FetchedBatch]) -> dict[tuple[str, str], list[Shipment]]:
+    """The shipments behind a chunk's numbers, one query per carrier (several shops may share a number)."""
+    numbers: dict[str, set[str]] = defaultdict(set)
+    for batch in batches:
+        numbers[batch.carrier].update(batch.numbers)
+    found: dict[tuple[str, str], list[Shipment]] = defaultdict(list)
+    for carrier, wanted in numbers.items():
+        query = select(Shipment).where(
+            Shipment.carrier == carrier, Shipment.tracking_number.in_(wanted), Shipment.deleted_at.is_(None)
+        )
+        for shipment in db.session.scalars(query):
+            found[(carrier, shipment.tracking_number)].append(shipment)
+    return found
+
+
 def _ingest_results(batches: list[FetchedBatch], stats: PollStats) -> None:
     now = utcnow()
     polled: list[Shipment] = []
     pairs: list[tuple[Shipment, TrackingUpdate]] = []
+    watched = _watched_shipments(batches)
     for batch in batches:
-        shipments = db.session.scalars(
-            select(Shipment).where(
-                Shipment.carrier == batch.carrier,
-                Shipment.tracking_number.in_(batch.numbers),
-                Shipment.deleted_at.is_(None),
-            )
-        ).all()
+        shipments = [s for number in batch.numbers for s in watched.get((batch.carrier, number), ())]
         if isinstance(batch.result, CarrierError):
             error = batch.result
             metrics.carrier_calls.labels(batch.carrier, error.kind).inc()

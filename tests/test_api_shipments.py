@@ -133,3 +133,16 @@ def test_openapi_document_describes_the_api(client) -> None:
     assert "/api/v1/shipments" in spec["paths"]
     assert "/api/v1/shipments/bulk" in spec["paths"]
     assert "bearerAuth" in spec["components"]["securitySchemes"]
+
+
+def test_phone_numbers_are_normalised_or_rejected(client, auth) -> None:
+    body = {**BODY, "customer": {"phone": "412 34 567"}}
+    response = client.post("/api/v1/shipments", json=body, headers=auth)
+    assert response.status_code == 201
+    shipment = db.session.get(Shipment, response.json["id"])
+    assert shipment.customer_phone == "+4741234567"
+    bad = client.post("/api/v1/shipments", json={**BODY, "tracking_number": "70438101015432999",
+                                                  "customer": {"phone": "12345"}}, headers=auth)
+    assert bad.status_code == 422
+    assert "customer" in bad.json["errors"]
+    assert _count() == 1

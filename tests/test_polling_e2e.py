@@ -220,3 +220,34 @@ def test_a_crash_between_two_batches_loses_nothing_and_duplicates_nothing(app, s
     for shipment in shipments:
         assert db.session.get(Shipment, shipment.id).status == "delivered"
     assert {s.id: _events(s) for s in done} == counts
+
+
+def test_concurrent_workers_never_claim_the_same_shipment(app) -> None:
+    """Several workers (threads with their own sessions) claim disjoint sets; together they get all."""
+    import threading
+
+    from app.polling import claim_due_shipments
+
+    shop, _ = make_shop()
+    for index in range(60):
+        make_shipment(shop, tracking_number=f"C{index}", next_poll_at=utcnow() - timedelta(minutes=1))
+    claimed: list[list[int]] = []
+    barrier = threading.Barrier(4)
+
+    def work() -> None:
+        with app.app_context():
+            barrier.wait()
+            mine = []
+            while batch := claim_due_shipments("bring", 7, utcnow()):
+                mine.extend(batch)
+            claimed.append(mine)
+            db.session.remove()
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    everything = [shipment_id for mine in claimed for shipment_id in mine]
+    assert len(everything) == 60
+    assert len(set(everything)) == 60

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta, timezone
 from zoneinfo import available_timezones
 
+import phonenumbers
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates
 
 from app.models.types import utcnow
@@ -52,11 +53,26 @@ class ShipmentCreateSchema(Schema):
     currency = fields.String(validate=validate.Regexp(r"^[A-Z]{3}$", error="Use an ISO 4217 code."))
 
     @post_load
-    def _clean_number(self, data: dict, **_) -> dict:
+    def _clean(self, data: dict, **_) -> dict:
         data["tracking_number"] = "".join(data["tracking_number"].split()).upper()
         if len(data["tracking_number"]) < 4:
             raise ValidationError("Too short.", "tracking_number")
+        phone = data.get("customer", {}).get("phone")
+        if phone:
+            region = data.get("destination", {}).get("country") or "NO"
+            data["customer"]["phone"] = _e164(phone, region)
         return data
+
+
+def _e164(number: str, region: str) -> str:
+    """The number in E.164, or a validation error naming customer.phone."""
+    try:
+        parsed = phonenumbers.parse(number, region)
+    except phonenumbers.NumberParseException as error:
+        raise ValidationError({"customer": {"phone": [f"Not a phone number: {error}."]}}) from error
+    if not phonenumbers.is_valid_number(parsed):
+        raise ValidationError({"customer": {"phone": ["Not a valid phone number for its country."]}})
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 class BulkCreateSchema(Schema):

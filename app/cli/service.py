@@ -18,6 +18,7 @@ from app.demo import seed_demo, stream_demo_shipments
 from app.extensions import db
 from app.models import RiskModelRecord
 from app.models.types import use_clock, utcnow
+from app.notification_settings import start_local_channels
 from app.risk import seed_generated_model
 from app.worker import Job, add_job, schedule_jobs
 from carriers.sandbox.server import SandboxServer, SandboxSettings
@@ -68,6 +69,8 @@ def embedded(host: str, port: int, sandbox_port: int) -> None:
         key_file = INSTANCE_DIR / "demo-api-key.txt"
         key_file.write_text(plain + "\n")
         click.echo(f"demo shop {shop.id}: API key written to {key_file}")
+    for line in start_local_channels(app.config):
+        click.echo(line)
     scheduler = schedule_jobs(app, BackgroundScheduler())
     if register is not None:
         add_job(app, scheduler, Job("demo-orders", lambda: stream_demo_shipments(register), "DEMO_STREAM_SECONDS"))

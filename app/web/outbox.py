@@ -1,0 +1,81 @@
+"""The staff outbox viewer: every message, its state, rendered content and attempts, with filters."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
+
+from app.extensions import db
+from app.models import Notification, Role, Shop
+from app.models.notification import OPEN_STATES, OutboxState
+from app.outbox import replay
+from app.web.staff_auth import staff_required
+from notifications.model import Trigger
+
+bp = Blueprint("outbox", __name__, url_prefix="/staff/outbox")
+PER_PAGE = 50
+FILTERS = ("state", "channel", "trigger", "shop")
+
+
+@bp.get("/")
+@staff_required(Role.VIEWER)
+def index():
+    """Messages newest first, filtered by state, channel, trigger, shop and a search over key/recipient."""
+    args = {name: request.args.get(name, "") for name in (*FILTERS, "q")}
+    page = max(request.args.get("page", 1, type=int), 1)
+    query = select(Notification)
+    for name in ("state", "channel", "trigger"):
+        if args[name]:
+            query = query.where(getattr(Notification, name) == args[name])
+    if args["shop"].isdigit():
+        query = query.where(Notification.shop_id == int(args["shop"]))
+    if args["q"]:
+        pattern = f"%{args['q'].strip()}%"
+        query = query.where(or_(Notification.recipient.like(pattern), Notification.dedupe_key.like(pattern)))
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    rows = db.session.scalars(
+        query.order_by(Notification.id.desc()).offset((page - 1) * PER_PAGE).limit(PER_PAGE)
+    ).all()
+    counts = dict(
+        db.session.execute(select(Notification.state, func.count()).group_by(Notification.state)).all()
+    )
+    return render_template(
+        "outbox/index.html",
+        rows=rows,
+        args=args,
+        page=page,
+        pages=max(1, -(-total // PER_PAGE)),
+        total=total,
+        counts=counts,
+        states=[s.value for s in OutboxState],
+        triggers=[t.value for t in Trigger] + ["test"],
+        shops=db.session.execute(select(Shop.id, Shop.name).order_by(Shop.name)).all(),
+    )
+
+
+@bp.get("/<int:notification_id>")
+@staff_required(Role.VIEWER)
+def detail(notification_id: int):
+    """One message: metadata, the rendered text/HTML or webhook payload, and every attempt."""
+    row = db.session.get(Notification, notification_id, options=[selectinload(Notification.attempt_log)])
+    if row is None:
+        abort(404)
+    replayable = row.state not in {state.value for state in OPEN_STATES}
+    return render_template("outbox/detail.html", row=row, replayable=replayable)
+
+
+@bp.post("/<int:notification_id>/replay")
+@staff_required(Role.AGENT)
+def resend(notification_id: int):
+    """Queue a finished message again (same dedupe key, so receivers can recognise it)."""
+    row = db.session.get(Notification, notification_id)
+    if row is None:
+        abort(404)
+    if row.state in {state.value for state in OPEN_STATES}:
+        flash("This message is still being attempted.", "error")
+    else:
+        replay(row)
+        db.session.commit()
+        flash("Queued again.", "info")
+    return redirect(url_for("outbox.detail", notification_id=notification_id))

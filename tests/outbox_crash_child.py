@@ -1,0 +1,35 @@
+"""Child process of the crash test: dispatches the outbox in a loop until the test SIGKILLs it.
+
+Usage: python -m tests.outbox_crash_child <database url> <smtp port> <sms base url>
+"""
+
+from __future__ import annotations
+
+import sys
+
+from app import create_app
+from app.config import TestConfig
+from app.outbox import dispatch_due
+
+
+def main() -> None:
+    """Dispatch forever against the given database and local servers."""
+    url, smtp_port, sms_url = sys.argv[1:4]
+    app = create_app(
+        TestConfig,
+        SQLALCHEMY_DATABASE_URI=url,
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=int(smtp_port),
+        SMS_BASE_URL=sms_url,
+        SMS_ACCOUNT_SID="ACcrash",
+        SMS_AUTH_TOKEN="token",
+        OUTBOX_BATCH_SIZE=1000,
+    )
+    with app.app_context():
+        print("dispatching", flush=True)
+        while True:
+            dispatch_due()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,213 @@
+"""The dispatcher against real local servers: SMTP (aiosmtpd), an SMS sandbox and a webhook receiver."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import DeliveryAttempt, Notification, Unsubscribe, WebhookEndpoint
+from app.notify import Change, queue_change
+from app.outbox import claim, dispatch_due
+from notifications.email import message_id
+from notifications.model import Trigger
+from notifications.sms_sandbox import Failure, SmsSandbox
+from notifications.webhook_sandbox import Scripted, WebhookSandbox
+from tests.conftest import make_shipment, make_shop
+from tests.test_notifications_email import Inbox, free_port
+
+CUSTOMER = {
+    "customer_name": "Kari Nordmann",
+    "customer_email": "kari@example.no",
+    "customer_phone": "+4791234567",
+    "customer_language": "nb",
+    "customer_timezone": "UTC",
+    "created_at": datetime(2026, 11, 23, 7, 0, tzinfo=UTC),
+}
+URGENT = Change(Trigger.OUT_FOR_DELIVERY, "2026-11-23", {})
+
+
+@pytest.fixture
+def inbox(app):
+    handler, port = Inbox(), free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port, SMTP_FROM_ADDRESS="varsler@fjellsport.no")
+    yield handler
+    controller.stop()
+
+
+@pytest.fixture
+def sms(app):
+    with SmsSandbox("ACtest", "token") as sandbox:
+        app.config.update(SMS_BASE_URL=sandbox.url, SMS_ACCOUNT_SID="ACtest", SMS_AUTH_TOKEN="token")
+        yield sandbox
+
+
+@pytest.fixture
+def receiver(app):
+    with WebhookSandbox(["whsec_current"]) as sandbox:
+        yield sandbox
+
+
+def _shipment_with_endpoint(receiver: WebhookSandbox | None = None, channels=("email", "sms")):
+    shop, _ = make_shop("Fjellsport")
+    shipment = make_shipment(shop, **CUSTOMER)
+    endpoint = None
+    if receiver is not None:
+        endpoint = WebhookEndpoint(shop_id=shop.id, url=receiver.endpoint, secret="whsec_current")
+        db.session.add(endpoint)
+    from app.models import ShopNotificationSettings
+    from app.notify import default_settings
+
+    settings: ShopNotificationSettings = default_settings(shop.id)
+    settings.channels = list(channels)
+    db.session.add(settings)
+    db.session.commit()
+    return shipment, endpoint
+
+
+def _row(channel: str) -> Notification:
+    return db.session.scalar(select(Notification).where(Notification.channel == channel))
+
+
+def test_sends_email_sms_and_webhook_and_records_them(inbox, sms, receiver) -> None:
+    shipment, endpoint = _shipment_with_endpoint(receiver)
+    assert queue_change(shipment, URGENT) == 3
+    db.session.commit()
+    stats = dispatch_due()
+    assert (stats.claimed, stats.sent, stats.retried, stats.dead) == (3, 3, 0, 0)
+
+    mail = _row("email")
+    [(sender, recipients, raw)] = inbox.messages
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert (sender, recipients) == ("varsler@fjellsport.no", ["kari@example.no"])
+    assert parsed["Message-ID"] == message_id(mail.dedupe_key, "fjellsport.no") == mail.provider_id
+    assert parsed["List-Unsubscribe"].strip() == f"<{mail.unsubscribe_url}>"
+    assert parsed["Subject"] == mail.subject
+    assert [part.get_content_type() for part in parsed.iter_parts()] == ["text/plain", "text/html"]
+    assert parsed.get_body(("plain",)).get_content().replace("\r\n", "\n") == mail.body_text
+
+    text = _row("sms")
+    [sent_sms] = sms.messages
+    assert (sent_sms.to, sent_sms.body, sent_sms.sid) == ("+4791234567", text.body_text, text.provider_id)
+
+    hook = _row("webhook")
+    [event] = receiver.events
+    assert (event.event_id, event.payload["type"], receiver.rejected) == (
+        hook.event_id,
+        "shipment.out_for_delivery",
+        0,
+    )
+    assert event.payload["data"]["shipment"]["id"] == shipment.id
+    for row in (mail, text, hook):
+        assert (row.state, row.attempts, row.lease_until, row.last_error) == ("sent", 1, None, None)
+        [attempt] = row.attempt_log
+        assert (attempt.number, attempt.outcome, attempt.provider_id) == (1, "sent", row.provider_id)
+    assert dispatch_due().claimed == 0
+
+
+def test_retryable_failures_back_off_then_succeed(sms, receiver) -> None:
+    shipment, _ = _shipment_with_endpoint(receiver, channels=("sms",))
+    queue_change(shipment, URGENT)
+    db.session.commit()
+    receiver.fail_next(Scripted(503))
+    sms.fail_next(Failure(429, retry_after=600))
+    now = datetime.now(UTC)
+    stats = dispatch_due(now=now)
+    assert (stats.sent, stats.retried) == (0, 2)
+    hook, text = _row("webhook"), _row("sms")
+    assert hook.state == text.state == "pending"
+    assert (
+        timedelta(seconds=54)
+        <= hook.next_attempt_at - hook.attempt_log[0].attempted_at
+        <= timedelta(seconds=66)
+    )
+    assert text.next_attempt_at - text.attempt_log[0].attempted_at == timedelta(seconds=600)
+    assert hook.last_error == 'server_error: HTTP 503: {"received": false}'
+    assert dispatch_due(now=now + timedelta(seconds=30)).claimed == 0
+    stats = dispatch_due(now=now + timedelta(minutes=11))
+    assert (stats.claimed, stats.sent) == (2, 2)
+    db.session.refresh(hook)
+    assert [(a.number, a.outcome) for a in hook.attempt_log] == [(1, "retry"), (2, "sent")]
+    assert len(receiver.events) == 1 and len(sms.messages) == 1
+
+
+def test_permanent_errors_dead_letter_and_410_disables_the_endpoint(sms, receiver) -> None:
+    shipment, endpoint = _shipment_with_endpoint(receiver, channels=("sms",))
+    queue_change(shipment, URGENT)
+    db.session.commit()
+    receiver.fail_next(Scripted(410))
+    sms.fail_next(Failure(400, code=21211, message="The 'To' number is not a valid phone number."))
+    stats = dispatch_due()
+    assert (stats.sent, stats.dead) == (0, 2)
+    assert (
+        _row("sms").last_error
+        == "invalid_recipient: provider error 21211: The 'To' number is not a valid phone number."
+    )
+    assert _row("webhook").last_error == "gone: HTTP 410: the endpoint is gone; disable it"
+    db.session.refresh(endpoint)
+    assert endpoint.enabled is False and endpoint.disabled_reason.startswith("answered 410 Gone")
+
+
+def test_retry_budget_ends_in_a_dead_letter(sms) -> None:
+    shipment, _ = _shipment_with_endpoint(channels=("sms",))
+    queue_change(shipment, URGENT)
+    db.session.commit()
+    sms.fail_next(Failure(500), count=10)
+    now = datetime.now(UTC)
+    for _ in range(6):
+        dispatch_due(now=now)
+        now += timedelta(hours=5)
+    row = _row("sms")
+    assert (row.state, row.attempts) == ("dead", 6)
+    assert [a.outcome for a in row.attempt_log] == ["retry"] * 5 + ["dead"]
+    assert dispatch_due(now=now + timedelta(days=5)).claimed == 0
+
+
+def test_an_expired_lease_is_claimed_again(inbox) -> None:
+    shipment, _ = _shipment_with_endpoint(channels=("email",))
+    queue_change(shipment, URGENT)
+    db.session.commit()
+    now = datetime.now(UTC)
+    [claimed] = claim(now, 10)  # a dispatcher that dies right after claiming
+    assert dispatch_due(now=now + timedelta(seconds=60)).claimed == 0
+    stats = dispatch_due(now=now + timedelta(seconds=121))
+    assert (stats.claimed, stats.sent) == (1, 1)
+    row = db.session.get(Notification, claimed)
+    assert (row.state, row.attempts, len(inbox.messages)) == ("sent", 2, 1)
+
+
+def test_unconfigured_smtp_captures_and_unsubscribes_cancel(app, sms) -> None:
+    shipment, _ = _shipment_with_endpoint()
+    queue_change(shipment, URGENT)
+    db.session.add(Unsubscribe(shop_id=shipment.shop_id, channel="sms", address="+4791234567", source="link"))
+    db.session.commit()
+    stats = dispatch_due()
+    assert (stats.captured, stats.cancelled, stats.sent) == (1, 1, 0)
+    assert (_row("email").state, _row("sms").state) == ("captured", "cancelled")
+    assert sms.messages == []
+    assert db.session.scalar(select(DeliveryAttempt)) is None
+
+
+def test_rotated_secret_signs_with_both_until_the_old_one_expires(app) -> None:
+    with WebhookSandbox(["whsec_old"]) as old_receiver:
+        shipment, endpoint = _shipment_with_endpoint(old_receiver, channels=())
+        now = datetime.now(UTC)
+        endpoint.secret, endpoint.previous_secret = "whsec_new", "whsec_old"
+        endpoint.previous_secret_expires_at = now + timedelta(hours=1)
+        queue_change(shipment, URGENT)
+        queue_change(shipment, Change(Trigger.DELIVERED, "1", {"delivered_at": now}))
+        db.session.commit()
+        assert dispatch_due().sent == 2
+        assert len(old_receiver.events) == 2
+        endpoint.previous_secret_expires_at = now - timedelta(seconds=1)
+        queue_change(shipment, Change(Trigger.EXCEPTION, "x", {"reason": "customs"}))
+        db.session.commit()
+        stats = dispatch_due()
+        assert (stats.sent, stats.dead, old_receiver.rejected) == (0, 1, 1)
