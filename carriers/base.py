@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 import requests
 
-from carriers.auth import TokenAuth
+from carriers.auth import OAuth2ClientCredentials, TokenAuth
 from carriers.errors import CarrierAuthError, TrackingFailure, TrackingNotFound
 from carriers.http import HttpClient
 from carriers.model import TrackingUpdate
@@ -145,3 +145,21 @@ def _rebind(item: Result, number: str) -> Result:
     return dataclasses.replace(
         item, tracking_number=number, carrier_ref=item.carrier_ref or item.tracking_number
     )
+
+
+class OAuthCarrier(Carrier):
+    """A carrier authenticated by the OAuth2 client-credentials grant at `token_path`."""
+
+    token_path: ClassVar[str]
+    basic_client_auth: ClassVar[bool] = False  # UPS: HTTP Basic; the others: form fields
+    required_credentials = ("client_id", "client_secret")
+
+    def make_auth(self) -> TokenAuth:
+        """A cached bearer token, fetched (and refreshed) at `base_url + token_path`."""
+        return OAuth2ClientCredentials(
+            self.http,
+            self.base_url + self.token_path,
+            self.credential("client_id"),
+            self.credential("client_secret"),
+            basic_auth=self.basic_client_auth,
+        )

@@ -6,8 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from carriers.auth import OAuth2ClientCredentials, TokenAuth
-from carriers.base import Carrier, Result
+from carriers.base import OAuthCarrier, Result
 from carriers.errors import (
     CarrierAuthError,
     CarrierError,
@@ -190,24 +189,15 @@ def parse_tracking(body: bytes | str) -> list[Result]:
     return results
 
 
-class FedexCarrier(Carrier):
+class FedexCarrier(OAuthCarrier):
     """`POST /track/v1/trackingnumbers` with up to 30 `trackingInfo` entries and a bearer token."""
 
     code = CODE
     default_base_url = DEFAULT_BASE_URL
     batch_size = 30
     default_rate_per_second = 5.0
-    required_credentials = ("client_id", "client_secret")
+    token_path = "/oauth/token"
     parse = staticmethod(parse_tracking)
-
-    def make_auth(self) -> TokenAuth:
-        """Client credentials sent as form fields to `/oauth/token`."""
-        return OAuth2ClientCredentials(
-            self.http,
-            self.base_url + "/oauth/token",
-            self.credential("client_id"),
-            self.credential("client_secret"),
-        )
 
     def fetch(self, numbers: Sequence[str]) -> bytes:
         """One call for the whole batch."""

@@ -6,8 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
-from carriers.auth import OAuth2ClientCredentials, TokenAuth
-from carriers.base import Carrier, Result
+from carriers.base import OAuthCarrier, Result
 from carriers.errors import (
     CarrierAuthError,
     CarrierError,
@@ -147,24 +146,15 @@ def parse_tracking(body: bytes | str) -> list[Result]:
     return results
 
 
-class GlsCarrier(Carrier):
+class GlsCarrier(OAuthCarrier):
     """`GET /track-and-trace-v1/tracking/simple/trackids/{n1,n2,…}` with a bearer token."""
 
     code = CODE
     default_base_url = DEFAULT_BASE_URL
     batch_size = 10
     default_rate_per_second = 5.0
-    required_credentials = ("client_id", "client_secret")
+    token_path = "/oauth2/v1/token"
     parse = staticmethod(parse_tracking)
-
-    def make_auth(self) -> TokenAuth:
-        """Client credentials sent as form fields to `/oauth2/v1/token`."""
-        return OAuth2ClientCredentials(
-            self.http,
-            self.base_url + "/oauth2/v1/token",
-            self.credential("client_id"),
-            self.credential("client_secret"),
-        )
 
     def fetch(self, numbers: Sequence[str]) -> bytes:
         """Up to ten numbers, comma-separated in the path."""

@@ -7,8 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
-from carriers.auth import OAuth2ClientCredentials, TokenAuth
-from carriers.base import Carrier, Result
+from carriers.base import OAuthCarrier, Result
 from carriers.errors import (
     CarrierAuthError,
     CarrierError,
@@ -180,25 +179,16 @@ def parse_tracking(body: bytes | str) -> list[Result]:
     return updates
 
 
-class UpsCarrier(Carrier):
+class UpsCarrier(OAuthCarrier):
     """`GET /api/track/v1/details/{inquiryNumber}` with a bearer token and the required transId headers."""
 
     code = CODE
     default_base_url = DEFAULT_BASE_URL
     batch_size = 1
     default_rate_per_second = 5.0
-    required_credentials = ("client_id", "client_secret")
+    token_path = "/security/v1/oauth/token"
+    basic_client_auth = True
     parse = staticmethod(parse_tracking)
-
-    def make_auth(self) -> TokenAuth:
-        """Client credentials with HTTP Basic client authentication."""
-        return OAuth2ClientCredentials(
-            self.http,
-            self.base_url + "/security/v1/oauth/token",
-            self.credential("client_id"),
-            self.credential("client_secret"),
-            basic_auth=True,
-        )
 
     def fetch(self, numbers: Sequence[str]) -> bytes:
         """One inquiry number per call."""

@@ -6,8 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
-from carriers.auth import OAuth2ClientCredentials, TokenAuth
-from carriers.base import Carrier, Result
+from carriers.base import OAuthCarrier, Result
 from carriers.errors import CarrierAuthError, MalformedPayload, error_from_body
 from carriers.model import Reason, Status
 from carriers.normalize import Code, RawEvent, finish_update, join_location, lookup
@@ -109,24 +108,15 @@ def parse_tracking(body: bytes | str) -> list[Result]:
     ]
 
 
-class UspsCarrier(Carrier):
+class UspsCarrier(OAuthCarrier):
     """`GET /tracking/v3/tracking/{number}?expand=DETAIL` with a bearer token from `/oauth2/v3/token`."""
 
     code = CODE
     default_base_url = DEFAULT_BASE_URL
     batch_size = 1
     default_rate_per_second = 1.0
-    required_credentials = ("client_id", "client_secret")
+    token_path = "/oauth2/v3/token"
     parse = staticmethod(parse_tracking)
-
-    def make_auth(self) -> TokenAuth:
-        """Client credentials sent as form fields."""
-        return OAuth2ClientCredentials(
-            self.http,
-            self.base_url + "/oauth2/v3/token",
-            self.credential("client_id"),
-            self.credential("client_secret"),
-        )
 
     def fetch(self, numbers: Sequence[str]) -> bytes:
         """One number per call."""
