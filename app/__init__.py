@@ -17,7 +17,9 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
     app = Flask(__name__)
     app.config.from_object(config_class)
     app.config.update(overrides)
-    logging.basicConfig(level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
     from app import database  # noqa: F401  (engine pragmas)
@@ -33,15 +35,34 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
     login_manager.login_view = "staff_auth.login"
 
     from app import models  # noqa: F401  (tables must be known to Alembic)
-    from app.api import errors, shipments
-    from app.web import health, staff, staff_auth, webhooks
+    from app.api import errors, notifications, shipments
+    from app.web import health, outbox, staff, staff_auth, unsubscribe, webhooks
 
     api.register_blueprint(shipments.bp)
     csrf.exempt(shipments.bp)
+    api.register_blueprint(notifications.bp)
+    csrf.exempt(notifications.bp)
+    csrf.exempt(unsubscribe.bp)  # RFC 8058 one-click POSTs come from mail providers; the token authorises
+    from app.api import delivery
+    from app.web import routes
+
+    api.register_blueprint(delivery.bp)
+    csrf.exempt(delivery.bp)
+    app.register_blueprint(routes.bp)
     csrf.exempt(webhooks.bp)
     errors.register(app)
-    for blueprint in (health.bp, webhooks.bp, staff_auth.bp, staff.bp):
+    for blueprint in (health.bp, webhooks.bp, staff_auth.bp, staff.bp, outbox.bp, unsubscribe.bp):
         app.register_blueprint(blueprint)
+
+    from app.extensions import babel
+    from app.web import tracking
+
+    babel.init_app(app, locale_selector=tracking.select_locale, timezone_selector=tracking.select_timezone)
+    app.register_blueprint(tracking.bp)
+
+    from app.notify import connect_signals
+
+    connect_signals()
 
     from app.cli import register_commands
 

@@ -150,6 +150,10 @@ class Config:
     REPLAN_DAYS_PER_RUN = _env_int("REPLAN_DAYS_PER_RUN", 4)
     DEMO_BOOKING_INTERVAL_SECONDS = _env_float("DEMO_BOOKING_INTERVAL_SECONDS", 20.0)
 
+    # Customer tracking page: per-IP limits on number+postcode lookups and postcode verifications
+    TRACKING_LOOKUP_RATE_LIMIT = _env("TRACKING_LOOKUP_RATE_LIMIT", "10 per minute; 50 per hour")
+    TRACKING_VERIFY_RATE_LIMIT = _env("TRACKING_VERIFY_RATE_LIMIT", "10 per minute; 50 per hour")
+
 
 class TestConfig(Config):
     """Tests: a database per run (PostgreSQL when LEVERANSE_TEST_DATABASE_URL is set)."""

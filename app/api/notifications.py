@@ -29,11 +29,9 @@ from app.api.notification_schemas import (
 from app.api.problems import ApiProblem
 from app.extensions import db
 from app.models import (
-    CustomerPreference,
     Notification,
     Shipment,
     ShopNotificationSettings,
-    Unsubscribe,
     WebhookEndpoint,
 )
 from app.models.notification import OPEN_STATES, OutboxState
@@ -41,6 +39,7 @@ from app.models.types import utcnow
 from app.notification_settings import parse_clock
 from app.notify import shop_settings
 from app.outbox import deliver_now, replay
+from app.preferences import IncompleteQuietHours, preference_view, save_preference
 from notifications.errors import DestinationRefused, RetryableSendError
 from notifications.webhooks import build_test_event, check_destination
 
@@ -254,48 +253,27 @@ class Settings(MethodView):
         return _settings_view(settings)
 
 
-def _preference_view(shipment: Shipment) -> dict:
-    preference = db.session.get(CustomerPreference, shipment.id) or CustomerPreference()
-    addresses = [a for a in (shipment.customer_email, shipment.customer_phone) if a]
-    unsubscribed = db.session.scalars(
-        select(Unsubscribe.channel).where(
-            Unsubscribe.shop_id == shipment.shop_id, Unsubscribe.address.in_(addresses)
-        )
-    ).all()
-    return {
-        "channels": preference.channels,
-        "language": preference.language,
-        "quiet_start": preference.quiet_start.strftime("%H:%M") if preference.quiet_start else None,
-        "quiet_end": preference.quiet_end.strftime("%H:%M") if preference.quiet_end else None,
-        "unsubscribed": sorted(set(unsubscribed)),
-    }
-
-
 @bp.route("/shipments/<int:shipment_id>/notification-preferences")
 class Preferences(MethodView):
     @bp.response(200, PreferenceSchema)
     def get(self, shipment_id: int):
         """The customer's choices for this shipment (null: the shop's default) and unsubscribed channels."""
-        return _preference_view(_own_shipment(shipment_id))
+        return preference_view(_own_shipment(shipment_id))
 
     @bp.arguments(PreferenceSchema)
     @bp.response(200, PreferenceSchema)
     def put(self, data: dict, shipment_id: int):
         """Set the customer's channels, language or quiet hours; fields left out keep their value."""
         shipment = _own_shipment(shipment_id)
-        if ("quiet_start" in data) != ("quiet_end" in data):
-            detail = "Give quiet_start and quiet_end together."
+        try:
+            save_preference(shipment, data)
+        except IncompleteQuietHours as exc:
             raise ApiProblem(
-                422, "Incomplete quiet hours", detail, kind="validation", errors={"quiet_end": [detail]}
-            )
-        preference = db.session.get(CustomerPreference, shipment.id) or CustomerPreference(
-            shipment_id=shipment.id
-        )
-        for name in ("quiet_start", "quiet_end"):
-            if data.get(name):
-                data[name] = parse_clock(data[name])
-        for name, value in data.items():
-            setattr(preference, name, value)
-        db.session.add(preference)
+                422,
+                "Incomplete quiet hours",
+                exc.message,
+                kind="validation",
+                errors={exc.field: [exc.message]},
+            ) from exc
         db.session.commit()
-        return _preference_view(shipment)
+        return preference_view(shipment)

@@ -7,9 +7,9 @@ from flask import Flask
 
 def register_commands(app: Flask) -> None:
     """Attach every command group."""
-    from app.cli import carriers, planning, risk, sandbox, service, shops
+    from app.cli import carriers, delivery, planning, risk, sandbox, service, shops
 
-    for module in (carriers, planning, risk, sandbox, shops):
+    for module in (carriers, delivery, planning, risk, sandbox, shops):
         app.cli.add_command(module.group)
     app.cli.add_command(shops.staff_group)
     for command in (service.worker, service.demo, service.embedded):

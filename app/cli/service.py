@@ -15,7 +15,9 @@ from werkzeug.serving import run_simple
 
 from app.config import INSTANCE_DIR
 from app.demo import seed_demo, stream_demo_shipments
+from app.demo_fleet import book_demo_order, seed_demo_fleet
 from app.extensions import db
+from app.geocoding import start_local_geocoder
 from app.models import RiskModelRecord
 from app.models.types import use_clock, utcnow
 from app.notification_settings import start_local_channels
@@ -64,8 +66,10 @@ def embedded(host: str, port: int, sandbox_port: int) -> None:
         click.echo("training a first risk model on generated history …")
         seed_generated_model(app.config["DEMO_HISTORY_ROWS"], today=utcnow().date())
         db.session.commit()
+    start_local_geocoder(app)
     shop, plain = seed_demo(app.config["DEMO_SHIPMENTS"], register)
     if plain:
+        seed_demo_fleet(shop)
         key_file = INSTANCE_DIR / "demo-api-key.txt"
         key_file.write_text(plain + "\n")
         click.echo(f"demo shop {shop.id}: API key written to {key_file}")
@@ -74,6 +78,7 @@ def embedded(host: str, port: int, sandbox_port: int) -> None:
     scheduler = schedule_jobs(app, BackgroundScheduler())
     if register is not None:
         add_job(app, scheduler, Job("demo-orders", lambda: stream_demo_shipments(register), "DEMO_STREAM_SECONDS"))
+    add_job(app, scheduler, Job("demo-bookings", book_demo_order, "DEMO_BOOKING_INTERVAL_SECONDS"))
     scheduler.start()
     click.echo(f"Leveranse on http://{host}:{port}/  (API /api/v1, OpenAPI /api/v1/openapi.json, staff /staff/)")
     # The embedded mode's own server; production runs `gunicorn wsgi:app` plus `leveranse worker`.

@@ -8,6 +8,20 @@ from app.models.notification import (
     Unsubscribe,
     WebhookEndpoint,
 )
+from app.models.planning import (
+    CarrierService,
+    DeliveryZone,
+    Depot,
+    DepotClosure,
+    GeocodeCache,
+    Reservation,
+    ReservationState,
+    RoutePlan,
+    Slot,
+    SlotTemplate,
+    VanLoad,
+    Vehicle,
+)
 from app.models.risk import RiskModelRecord
 from app.models.shipment import IdempotencyRecord, Shipment, TrackingEvent
 from app.models.shop import ApiKey, Shop
@@ -15,17 +29,29 @@ from app.models.staff import Role, StaffUser
 
 __all__ = [
     "ApiKey",
+    "CarrierService",
     "CustomerPreference",
     "DeliveryAttempt",
+    "DeliveryZone",
+    "Depot",
+    "DepotClosure",
+    "GeocodeCache",
     "IdempotencyRecord",
     "Notification",
+    "Reservation",
+    "ReservationState",
     "RiskModelRecord",
     "Role",
+    "RoutePlan",
     "Shipment",
     "Shop",
     "ShopNotificationSettings",
+    "Slot",
+    "SlotTemplate",
     "StaffUser",
     "TrackingEvent",
     "Unsubscribe",
+    "VanLoad",
+    "Vehicle",
     "WebhookEndpoint",
 ]

@@ -1,0 +1,286 @@
+"""A shop's own fleet as the planner sees it: which depots serve a point, which days and windows are open,
+and each depot-day's plan loaded from the database (cached per process by the plan's version)."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import selectinload
+
+from app.api.problems import ApiProblem
+from app.database import insert_ignoring_conflicts
+from app.extensions import db
+from app.models import Depot, Reservation, RoutePlan, Slot, SlotTemplate, VanLoad, Vehicle
+from app.models.planning import ACTIVE_STATES
+from app.models.types import utcnow
+from planning.calendar import holiday_name
+from planning.day_plan import BookedStop, DayPlan, Van, build_day
+from planning.geo import Point, TravelModel, haversine_km
+from planning.options import Pricing, SlotWindow
+
+# Per-process cache of built day plans, keyed by the plan row's version: a derived copy, never shared state.
+_CACHE_SIZE = 64
+_cache: OrderedDict[tuple, DayPlan] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Parcel:
+    """What is delivered: weight and volume, and the chargeable kg vans carry (volumetric 5 litres per kg)."""
+
+    weight_kg: float
+    volume_l: float = 0.0
+
+    @property
+    def demand(self) -> int:
+        """Whole chargeable kilograms (at least 1)."""
+        return max(1, -int(-max(self.weight_kg, self.volume_l / 5.0) // 1))
+
+
+def require_parcel_fits(shop_id: int, parcel: Parcel) -> None:
+    """Refuse (422 naming `parcel`) a parcel heavier than every van of the shop."""
+    largest = db.session.scalar(
+        select(func.max(Vehicle.capacity_kg))
+        .join(Depot, Vehicle.depot_id == Depot.id)
+        .where(Depot.shop_id == shop_id, Vehicle.active.is_(True))
+    )
+    if largest is not None and parcel.demand > largest:
+        message = f"The parcel counts as {parcel.demand} kg; the largest van carries {largest} kg."
+        raise ApiProblem(
+            422, "Unprocessable Entity", message, kind="validation", errors={"parcel": [message]}
+        )
+
+
+def travel_model() -> TravelModel:
+    """The road model from config."""
+    config = current_app.config
+    return TravelModel(config["ROUTING_SPEED_KMH"], config["ROUTING_DETOUR_FACTOR"])
+
+
+def pricing() -> Pricing:
+    """Marginal-cost pricing from config."""
+    config = current_app.config
+    return Pricing(
+        per_km=Decimal(config["PRICE_PER_KM"]),
+        max_discount=Decimal(config["PRICE_MAX_DISCOUNT"]),
+        max_surcharge=Decimal(config["PRICE_MAX_SURCHARGE"]),
+    )
+
+
+def at(depot: Depot, day: date, moment: time) -> datetime:
+    """A local time at the depot on a day, aware."""
+    return datetime.combine(day, moment, ZoneInfo(depot.timezone))
+
+
+def local_today(depot: Depot, now: datetime) -> date:
+    """The depot's local date at `now`."""
+    return now.astimezone(ZoneInfo(depot.timezone)).date()
+
+
+def serving_depots(shop_id: int, point: Point) -> list[Depot]:
+    """The shop's depots with a zone containing the point, nearest first."""
+    depots = db.session.scalars(
+        select(Depot)
+        .where(Depot.shop_id == shop_id)
+        .options(
+            selectinload(Depot.zones),
+            selectinload(Depot.vehicles),
+            selectinload(Depot.templates),
+            selectinload(Depot.closures),
+        )
+        .order_by(Depot.id)
+    ).all()
+    serving = [
+        d for d in depots if any(haversine_km(Point(z.lat, z.lon), point) <= z.radius_km for z in d.zones)
+    ]
+    return sorted(serving, key=lambda d: haversine_km(Point(d.lat, d.lon), point))
+
+
+def closed_reason(depot: Depot, day: date) -> str | None:
+    """Why the depot does not deliver on a day (closure or public holiday), or None."""
+    for closure in depot.closures:
+        if closure.day == day:
+            return closure.reason
+    holiday = holiday_name(day, depot.country)
+    return f"public holiday: {holiday}" if holiday else None
+
+
+def working_vans(depot: Depot, day: date) -> list[Van]:
+    """The depot's vans working on a day, with their shifts."""
+    weekday = str(day.isoweekday())
+    return [
+        Van(
+            str(v.id), v.capacity_kg, at(depot, day, v.shift_start), at(depot, day, v.shift_end), v.fixed_cost
+        )
+        for v in depot.vehicles
+        if v.active and weekday in v.weekdays
+    ]
+
+
+def templates_on(depot: Depot, day: date) -> list[SlotTemplate]:
+    """The depot's slot templates in use on a day."""
+    weekday = str(day.isoweekday())
+    return [t for t in depot.templates if weekday in t.weekdays]
+
+
+def slot_window(depot: Depot, template: SlotTemplate, day: date, taken: int = 0) -> SlotWindow:
+    """A template's window on a day; orders close at the earlier of the lead time and the depot's cut-off."""
+    start, end = at(depot, day, template.start), at(depot, day, template.end)
+    cutoff = at(depot, day - timedelta(days=depot.cutoff_days_before), depot.order_cutoff)
+    closes = min(start - timedelta(minutes=template.lead_minutes), cutoff)
+    return SlotWindow(str(template.id), start, end, template.capacity, taken, template.base_price, closes)
+
+
+def taken_counts(template_ids: list[int], days: list[date]) -> dict[tuple[int, date], int]:
+    """Held + booked per (template, day), for the slots that exist."""
+    if not template_ids or not days:
+        return {}
+    rows = db.session.execute(
+        select(Slot.template_id, Slot.day, Slot.held + Slot.booked).where(
+            Slot.template_id.in_(template_ids), Slot.day.in_(days)
+        )
+    )
+    return {(template_id, day): taken for template_id, day, taken in rows}
+
+
+def plan_rows(depot_ids: list[int], days: list[date]) -> dict[tuple[int, date], RoutePlan]:
+    """The existing plan rows of some depot-days."""
+    if not depot_ids or not days:
+        return {}
+    rows = db.session.scalars(
+        select(RoutePlan).where(RoutePlan.depot_id.in_(depot_ids), RoutePlan.day.in_(days))
+    )
+    return {(row.depot_id, row.day): row for row in rows}
+
+
+def load_day(depot: Depot, day: date, row: RoutePlan | None) -> DayPlan:
+    """The depot-day's problem and current plan (from the cache when the plan row's version is known)."""
+    vans = working_vans(depot, day)
+    travel = travel_model()
+    hours = (at(depot, day, depot.opens), at(depot, day, depot.closes))
+    origin = at(depot, day, time(0))
+    key = (row.id, row.version, tuple(vans), hours, travel) if row is not None else None
+    if key is not None:
+        with _cache_lock:
+            found = _cache.get(key)
+            if found is not None:
+                _cache.move_to_end(key)
+                return found
+    stops = booked_stops(depot, day) if row is not None else []
+    sequences = row.sequences if row is not None else {}
+    built = build_day(origin, Point(depot.lat, depot.lon), hours, vans, stops, sequences, travel)
+    if key is not None:
+        with _cache_lock:
+            _cache[key] = built
+            while len(_cache) > _CACHE_SIZE:
+                _cache.popitem(last=False)
+    return built
+
+
+def booked_stops(depot: Depot, day: date) -> list[BookedStop]:
+    """The held and confirmed deliveries of a depot-day."""
+    rows = db.session.execute(
+        select(
+            Reservation.id,
+            Reservation.lat,
+            Reservation.lon,
+            Reservation.demand,
+            SlotTemplate.start,
+            SlotTemplate.end,
+        )
+        .join(Slot, Reservation.slot_id == Slot.id)
+        .join(SlotTemplate, Slot.template_id == SlotTemplate.id)
+        .where(Reservation.depot_id == depot.id, Reservation.day == day, Reservation.state.in_(ACTIVE_STATES))
+        .order_by(Reservation.id)
+    )
+    return [
+        BookedStop(
+            str(rid),
+            Point(lat, lon),
+            demand,
+            at(depot, day, start),
+            at(depot, day, end),
+            depot.service_seconds,
+        )
+        for rid, lat, lon, demand, start, end in rows
+    ]
+
+
+def lock_day(depot: Depot, day: date) -> RoutePlan:
+    """Take the depot-day's plan row for a change (created if missing), serialising changes across processes.
+
+    The UPDATE holds the row (PostgreSQL) or the write lock (SQLite) until the caller's transaction ends.
+    """
+    now = utcnow()
+    insert_ignoring_conflicts(
+        RoutePlan,
+        [
+            {
+                "depot_id": depot.id,
+                "day": day,
+                "revision": 0,
+                "sequences": {},
+                "version": new_version(),
+                "changed_at": now,
+            }
+        ],
+    )
+    db.session.execute(
+        update(RoutePlan)
+        .where(RoutePlan.depot_id == depot.id, RoutePlan.day == day)
+        .values(revision=RoutePlan.revision + 1, version=new_version(), changed_at=now)
+    )
+    return db.session.scalars(
+        select(RoutePlan)
+        .where(RoutePlan.depot_id == depot.id, RoutePlan.day == day)
+        .execution_options(populate_existing=True)
+    ).one()
+
+
+def record_change(row: RoutePlan, sequences: dict[str, list[str]], distance_km: float) -> None:
+    """Store a locked day's new plan under a new version (cached copies of the old one stop matching)."""
+    row.sequences = sequences
+    row.distance_km = distance_km
+    row.version = new_version()
+
+
+def ensure_day_counters(depot: Depot, day: date, template: SlotTemplate) -> Slot:
+    """The template's slot row for the day and every working van's load row (created if missing)."""
+    insert_ignoring_conflicts(Slot, [{"template_id": template.id, "day": day, "capacity": template.capacity}])
+    vans = [v for v in depot.vehicles if v.active and str(day.isoweekday()) in v.weekdays]
+    insert_ignoring_conflicts(
+        VanLoad, [{"vehicle_id": v.id, "day": day, "capacity": v.capacity_kg} for v in vans]
+    )
+    return db.session.scalars(
+        select(Slot)
+        .where(Slot.template_id == template.id, Slot.day == day)
+        .execution_options(populate_existing=True)
+    ).one()
+
+
+def vehicle_of(row: RoutePlan, stop_id: str) -> int | None:
+    """The van whose route holds the stop in the stored plan."""
+    for vehicle, stops in row.sequences.items():
+        if stop_id in stops:
+            return int(vehicle)
+    return None
+
+
+def van_names(depot: Depot) -> dict[str, str]:
+    """Vehicle id (as in plans) -> name."""
+    return {
+        str(v.id): v.name for v in db.session.scalars(select(Vehicle).where(Vehicle.depot_id == depot.id))
+    }
+
+
+def new_version() -> str:
+    """A fresh random plan version."""
+    return uuid.uuid4().hex
