@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-postgres lint format bench clean
+.PHONY: run test lint format bench translations clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,11 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+translations: $(STAMP)  ## extract, update and compile the tracking page's catalogs
+	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location --project Leveranse -o app/translations/messages.pot .
+	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --no-location
+	$(BIN)/pybabel compile -d app/translations
 
 clean:
 	rm -rf $(VENV) instance

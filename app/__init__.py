@@ -43,11 +43,13 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
     api.register_blueprint(notifications.bp)
     csrf.exempt(notifications.bp)
     csrf.exempt(unsubscribe.bp)  # RFC 8058 one-click POSTs come from mail providers; the token authorises
-    from app.api import delivery
+    from app.api import delivery, fleet
     from app.web import routes
 
     api.register_blueprint(delivery.bp)
     csrf.exempt(delivery.bp)
+    api.register_blueprint(fleet.bp)
+    csrf.exempt(fleet.bp)
     app.register_blueprint(routes.bp)
     csrf.exempt(webhooks.bp)
     errors.register(app)

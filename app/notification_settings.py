@@ -59,10 +59,23 @@ def parse_clock(value: str) -> time:
     return time.fromisoformat(value)
 
 
+def tracking_token(config: Mapping[str, Any], shipment_id: int) -> str:
+    """The signed shipment id of a tracking link."""
+    return URLSafeSerializer(config["SECRET_KEY"], salt=_TRACKING_SALT).dumps(shipment_id)
+
+
+def read_tracking_token(config: Mapping[str, Any], token: str) -> int | None:
+    """The shipment id of a tracking token, or None when it is forged or malformed."""
+    try:
+        shipment_id = URLSafeSerializer(config["SECRET_KEY"], salt=_TRACKING_SALT).loads(token)
+    except BadSignature:
+        return None
+    return shipment_id if isinstance(shipment_id, int) else None
+
+
 def tracking_url(config: Mapping[str, Any], shipment_id: int) -> str:
-    """The customer's tracking page: PUBLIC_BASE_URL + /t/<signed shipment id> (the page is not built yet)."""
-    token = URLSafeSerializer(config["SECRET_KEY"], salt=_TRACKING_SALT).dumps(shipment_id)
-    return f"{config['PUBLIC_BASE_URL'].rstrip('/')}/t/{token}"
+    """The customer's tracking page: PUBLIC_BASE_URL + /t/<signed shipment id>."""
+    return f"{config['PUBLIC_BASE_URL'].rstrip('/')}/t/{tracking_token(config, shipment_id)}"
 
 
 def unsubscribe_url(config: Mapping[str, Any], shipment_id: int, channel: str) -> str:

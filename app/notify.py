@@ -143,7 +143,7 @@ def on_risk_state_changed(shipment: Shipment, previous_state: str | None = None)
         return
     state = shipment.risk_state
     if state in _DELAY_STATES and previous_state not in _DELAY_STATES:
-        eta = _eta_window(shipment)
+        eta = eta_window(shipment)
         if eta is None:
             return
         details = {"eta_start": eta[0], "eta_end": eta[1], "previous_eta": shipment.promised_date}
@@ -163,7 +163,7 @@ def status_change(shipment: Shipment, previous: Status, now: datetime) -> Change
     """The change a status move means for the customer, or None when it means nothing to tell."""
     status = Status(shipment.status)
     if status is Status.IN_TRANSIT and previous in _BEFORE_TRANSIT:
-        eta = _eta_window(shipment)
+        eta = eta_window(shipment)
         details = {"eta_start": eta[0], "eta_end": eta[1]} if eta else {}
         return Change(Trigger.SHIPPED, "1", details)
     trigger = STATUS_TRIGGERS.get(status)
@@ -176,12 +176,12 @@ def status_change(shipment: Shipment, previous: Status, now: datetime) -> Change
         details = {}
         if shipment.eta_p10 and shipment.eta_p90 and shipment.eta_p90 > now:
             details = {"eta_start": shipment.eta_p10, "eta_end": shipment.eta_p90}
-        return Change(trigger, _day_key(scan_at, _zone(shipment)), details)
+        return Change(trigger, _day_key(scan_at, customer_zone(shipment)), details)
     if trigger is Trigger.FAILED_ATTEMPT:
         return Change(trigger, scan_at.isoformat(), {"attempted_at": scan_at})
     if trigger is Trigger.EXCEPTION:
         reason = shipment.reason or "other"
-        return Change(trigger, f"{reason}:{_day_key(scan_at, _zone(shipment))}", {"reason": reason})
+        return Change(trigger, f"{reason}:{_day_key(scan_at, customer_zone(shipment))}", {"reason": reason})
     if trigger is Trigger.AVAILABLE_FOR_PICKUP:
         return Change(trigger, "1", _pickup_details(shipment, now))
     return Change(trigger, "1", {"delivered_at": shipment.delivered_at or scan_at})
@@ -272,7 +272,7 @@ def _customer_rows(
         return []
     blocked = _unsubscribed(shop.id, [addresses[channel] for channel in wanted])
     language = (preference and preference.language) or shipment.customer_language or shop.default_language
-    zone = _zone(shipment, shop)
+    zone = customer_zone(shipment, shop)
     quiet = QuietHours(
         start=(preference and preference.quiet_start) or settings.quiet_start,
         end=(preference and preference.quiet_end) or settings.quiet_end,
@@ -413,7 +413,8 @@ def _context(
     }
 
 
-def _zone(shipment: Shipment, shop: Shop | None = None) -> ZoneInfo:
+def customer_zone(shipment: Shipment, shop: Shop | None = None) -> ZoneInfo:
+    """The customer's time zone: theirs, else the shop's, else UTC."""
     shop = shop or db.session.get(Shop, shipment.shop_id)
     for name in (shipment.customer_timezone, shop.default_timezone):
         try:
@@ -430,7 +431,8 @@ def _day_key(value: date | datetime, zone: ZoneInfo | None = None) -> str:
     return value.isoformat()
 
 
-def _eta_window(shipment: Shipment) -> tuple[date | datetime, date | datetime] | None:
+def eta_window(shipment: Shipment) -> tuple[date | datetime, date | datetime] | None:
+    """The predicted arrival window (p10..p90), else the carrier's ETA day, else None."""
     if shipment.eta_p10 and shipment.eta_p90:
         return shipment.eta_p10, shipment.eta_p90
     if shipment.carrier_eta:
@@ -468,7 +470,7 @@ def scan_time_triggers(now: datetime | None = None) -> int:
     )
     for shipment in db.session.scalars(arriving):
         details = {"eta_start": shipment.eta_p10, "eta_end": shipment.eta_p90}
-        change = Change(Trigger.ARRIVING_SOON, _day_key(shipment.eta_p10, _zone(shipment)), details)
+        change = Change(Trigger.ARRIVING_SOON, _day_key(shipment.eta_p10, customer_zone(shipment)), details)
         written += queue_change(shipment, change, now)
     waiting = select(Shipment).where(
         Shipment.status == Status.AVAILABLE_FOR_PICKUP.value,

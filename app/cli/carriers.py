@@ -10,8 +10,8 @@ import click
 from flask.cli import AppGroup
 
 from carriers.errors import CarrierError, MalformedPayload, TrackingFailure
-from carriers.numbers import detect_carriers
 from carriers.mapping_doc import mapping_markdown
+from carriers.numbers import detect_carriers
 from carriers.registry import PARSERS
 from carriers.serialize import error_to_dict, failure_to_dict, update_to_dict
 

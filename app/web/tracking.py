@@ -22,7 +22,6 @@ from flask_babel import format_date, format_time, format_timedelta, get_locale, 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from itsdangerous import BadSignature, URLSafeSerializer
 from marshmallow import ValidationError
 from sqlalchemy import select
 from wtforms import RadioField, SelectField, StringField
@@ -33,8 +32,8 @@ from app.api.notification_schemas import PreferenceSchema
 from app.extensions import db, limiter
 from app.models import CustomerPreference, Shipment, Shop
 from app.models.types import utcnow
-from app.notification_settings import _TRACKING_SALT
-from app.notify import CARRIER_NAMES, _eta_window, _zone, shop_settings
+from app.notification_settings import read_tracking_token, tracking_token
+from app.notify import CARRIER_NAMES, customer_zone, eta_window, shop_settings
 from app.preferences import IncompleteQuietHours, preference_view, save_preference
 from carriers.model import Status
 from notifications.render import DEFAULT_LANGUAGE, LANGUAGES, LOCALES
@@ -143,24 +142,16 @@ def use_language(shipment: Shipment | None) -> str:
     if shipment is not None:
         preference = db.session.get(CustomerPreference, shipment.id)
         candidates += [preference and preference.language, shipment.customer_language]
-        g.tracking_zone = _zone(shipment)
+        g.tracking_zone = customer_zone(shipment)
     candidates.append(request.accept_languages.best_match(LANGUAGES))
     g.tracking_language = next((c for c in candidates if c in LANGUAGES), DEFAULT_LANGUAGE)
     refresh()  # Flask-Babel caches the locale per app context
     return g.tracking_language
 
 
-def tracking_token(shipment_id: int) -> str:
-    """The signed token of the tracking link (the same one notification messages carry)."""
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=_TRACKING_SALT).dumps(shipment_id)
-
-
 def _shipment_for(token: str) -> Shipment:
-    try:
-        shipment_id = URLSafeSerializer(current_app.config["SECRET_KEY"], salt=_TRACKING_SALT).loads(token)
-    except BadSignature:
-        abort(404)
-    shipment = db.session.get(Shipment, shipment_id) if isinstance(shipment_id, int) else None
+    shipment_id = read_tracking_token(current_app.config, token)
+    shipment = db.session.get(Shipment, shipment_id) if shipment_id is not None else None
     if shipment is None or shipment.deleted_at is not None:
         abort(404)
     return shipment
@@ -241,7 +232,11 @@ def lookup():
         if shipment is not None:
             _remember(shipment)
             return redirect(
-                url_for(".parcel", token=tracking_token(shipment.id), lang=request.args.get("lang"))
+                url_for(
+                    ".parcel",
+                    token=tracking_token(current_app.config, shipment.id),
+                    lang=request.args.get("lang"),
+                )
             )
     return render_template("tracking/lookup.html", form=form, not_found=True), 404
 
@@ -360,7 +355,7 @@ def _when(moment: datetime) -> str:
 def _eta_text(shipment: Shipment) -> str | None:
     if shipment.status in {Status.DELIVERED, Status.RETURNED, Status.CANCELLED, Status.EXPIRED}:
         return None
-    window = _eta_window(shipment)
+    window = eta_window(shipment)
     if window is None:
         return None
     start, end = window

@@ -1,0 +1,213 @@
+"""Every page in a real headless Chromium (Debian's), against the app on a loopback port with CSRF on."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from app import create_app
+from app.config import TestConfig
+from app.extensions import db, limiter
+from app.models import Role, StaffUser, TrackingEvent
+from app.models.types import utcnow
+from app.notification_settings import tracking_token
+from tests.conftest import make_shipment, make_shop
+
+CHROMIUM = Path("/usr/bin/chromium")
+if not CHROMIUM.exists():
+    pytest.skip("Debian's chromium is not installed at /usr/bin/chromium", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """The app on an ephemeral port, seeded with one parcel and one staff user: (app, base URL, data)."""
+    database = tmp_path_factory.mktemp("browser") / "browser.db"
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=f"sqlite:///{database}", WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        db.create_all()
+        shop, _ = make_shop("Fjord Sko")
+        shipment = make_shipment(
+            shop,
+            tracking_number="TRACK123NO",
+            status="in_transit",
+            customer_name="Kari Nordmann",
+            customer_email="kari@example.no",
+            customer_timezone="Europe/Oslo",
+            destination_postcode="0150",
+            destination_country="NO",
+            last_checked_at=utcnow() - timedelta(minutes=12),
+            eta_p10=datetime(2026, 11, 25, 9, tzinfo=UTC),
+            eta_p90=datetime(2026, 11, 25, 13, tzinfo=UTC),
+            risk_state="at_risk",
+            p_late=0.7,
+            declared_value=Decimal("2500"),
+            currency="NOK",
+        )
+        db.session.add(
+            TrackingEvent(
+                shipment_id=shipment.id,
+                occurred_at=datetime(2026, 11, 24, 7, 5, tzinfo=UTC),
+                status="in_transit",
+                carrier_code="TRM",
+                description="Sorted at the terminal",
+                location="Oslo",
+                source="poll",
+                content_hash="h1",
+            )
+        )
+        user = StaffUser(email="ops@shop.test", role=Role.VIEWER.value)
+        user.set_password(PASSWORD)
+        db.session.add(user)
+        db.session.commit()
+        data = {"shipment_id": shipment.id, "token": tracking_token(app.config, shipment.id)}
+        db.session.remove()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield app, f"http://127.0.0.1:{server.server_port}", data
+    server.shutdown()
+    thread.join(5)
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser, site):
+    """A fresh browser context (own cookies) without JavaScript: the customer pages must work without it."""
+    limiter.reset()
+    context = browser.new_context(java_script_enabled=False, locale="en-GB")
+    context.set_default_timeout(5000)
+    yield context.new_page()
+    context.close()
+
+
+def test_tracking_page_verification_and_preferences(page, site) -> None:
+    app, base, data = site
+    url = f"{base}/t/{data['token']}"
+    page.goto(url)
+    assert page.inner_text("h1") == "Your parcel is on its way"
+    assert "Expected delivery: Wednesday, 25 November 2026, 10:00–14:00" in page.inner_text(".eta")
+    assert page.inner_text(".freshness") == "Last checked 12 minutes ago."
+    assert "Kari Nordmann" not in page.content()
+
+    page.fill("#postcode", "9999")
+    page.click("text=Show details")
+    assert page.inner_text("[role=alert]") == "That postcode does not match this parcel."
+    assert "Kari Nordmann" not in page.content()
+
+    page.fill("#postcode", "0150")
+    page.click("text=Show details")
+    assert page.url == url
+    assert page.inner_text(".details") == "Recipient\nKari Nordmann\nDelivery postcode\n0150, Norway"
+    page.set_viewport_size({"width": 390, "height": 1400})
+    page.screenshot(path="/tmp/tracking_page.png", full_page=True)
+
+    page.check("input[value='sms']")
+    page.select_option("#language", "nb")
+    page.fill("#quiet_start", "22:00")
+    page.fill("#quiet_end", "07:30")
+    page.click("button:has-text('Save choices')")
+    assert page.inner_text(".flash") == "Valgene dine er lagret."
+    page.reload()
+    assert page.get_attribute("html", "lang") == "nb"
+    assert page.inner_text("h1") == "Pakken din er på vei"
+    assert page.is_checked("input[value='sms']")
+    assert page.input_value("#language") == "nb"
+    assert (page.input_value("#quiet_start"), page.input_value("#quiet_end")) == ("22:00", "07:30")
+
+
+def test_language_switch(page, site) -> None:
+    _, base, data = site
+    page.goto(f"{base}/t/{data['token']}?lang=th")
+    assert page.get_attribute("html", "lang") == "th"
+    assert page.inner_text("h1") == "พัสดุของคุณกำลังเดินทาง"
+    page.click("a[hreflang=nb]")
+    assert page.get_attribute("html", "lang") == "nb"
+    assert page.inner_text("h2#verify-heading") == "Er dette din pakke?"
+
+
+def test_lookup_form_and_its_rate_limit(page, site) -> None:
+    app, base, data = site
+    page.goto(f"{base}/track")
+    page.fill("#tracking_number", "TRACK123NO")
+    page.fill("#postcode", "9999")
+    page.click("button:has-text('Find parcel')")
+    assert "We could not find a parcel with that tracking number and postcode." in page.inner_text("main")
+
+    page.fill("#postcode", "0150")
+    page.click("button:has-text('Find parcel')")
+    assert page.url == f"{base}/t/{data['token']}"
+    assert "Kari Nordmann" in page.inner_text(".details")
+
+    app.config["TRACKING_LOOKUP_RATE_LIMIT"] = "2 per minute"
+    try:
+        page.goto(f"{base}/track")
+        page.fill("#tracking_number", "NOPE")
+        page.fill("#postcode", "1")
+        statuses = []
+        for _ in range(3):
+            with page.expect_navigation() as navigation:
+                page.click("button:has-text('Find parcel')")
+            statuses.append(navigation.value.status)
+        assert statuses == [404, 404, 429]
+        assert page.inner_text("h1") == "Too many attempts"
+    finally:
+        app.config["TRACKING_LOOKUP_RATE_LIMIT"] = TestConfig.TRACKING_LOOKUP_RATE_LIMIT
+
+
+def test_staff_login_dashboard_timeline_and_outbox(browser, site) -> None:
+    _, base, _ = site
+    context = browser.new_context()
+    context.set_default_timeout(5000)
+    page = context.new_page()
+    try:
+        page.goto(f"{base}/staff/")
+        assert page.inner_text("h1") == "Staff login"
+        page.fill("#email", "ops@shop.test")
+        page.fill("#password", PASSWORD)
+        page.click("button:has-text('Log in')")
+        assert page.inner_text("h1") == "At-risk shipments"
+        page.click("text=bring TRACK123NO")
+        assert page.inner_text("h1") == "bring TRACK123NO"
+        assert "Sorted at the terminal" in page.inner_text("main")
+        page.click("header >> text=Outbox")
+        assert page.url == f"{base}/staff/outbox/"
+        assert page.inner_text("h1") == "Outbox"
+    finally:
+        context.close()
+
+
+def test_bad_urls_get_friendly_pages(page, site) -> None:
+    _, base, _ = site
+    response = page.goto(f"{base}/no/such/page")
+    assert response.status == 404
+    assert page.inner_text("main p") == "We could not find that page."
+    response = page.goto(f"{base}/t/not-a-real-token")
+    assert response.status == 404
+    assert page.inner_text("h1") == "Parcel not found"
