@@ -29,9 +29,15 @@ _LANES = {
 }
 _LANGUAGES = {"NO": "nb", "DK": "da", "TH": "th"}
 # Mostly happy parcels, and every kind of trouble the dashboard, notifications and claims react to.
-_SCENARIOS = (
-    ["on_time"] * 6 + ["late", "late", "failed_attempt_then_pickup", "stuck", "lost", "damaged", "returned"]
-)
+_SCENARIOS = ["on_time"] * 6 + [
+    "late",
+    "late",
+    "failed_attempt_then_pickup",
+    "stuck",
+    "lost",
+    "damaged",
+    "returned",
+]
 PROMISED_HOURS = 44
 
 #: registers a number with the sandbox: (carrier, tracking number, scenario, started at)

@@ -117,14 +117,17 @@ def throughput(count: int) -> dict:
             # Warm-up (imports, first token fetches, model load) is not part of the sustained rate.
             warm = [s for s in numbers[: len(codes) * 4]]
             db.session.execute(
-                update(Shipment).where(Shipment.tracking_number.not_in([n for _, n in warm])).values(
-                    next_poll_at=now + timedelta(seconds=1)
-                )
+                update(Shipment)
+                .where(Shipment.tracking_number.not_in([n for _, n in warm]))
+                .values(next_poll_at=now + timedelta(seconds=1))
             )
             db.session.commit()
             poll_due_shipments(now=now)
-            db.session.execute(update(Shipment).values(next_poll_at=now - timedelta(seconds=1)).where(
-                Shipment.last_checked_at.is_(None)))
+            db.session.execute(
+                update(Shipment)
+                .values(next_poll_at=now - timedelta(seconds=1))
+                .where(Shipment.last_checked_at.is_(None))
+            )
             db.session.commit()
             started = time.perf_counter()
             totals = {"shipments": 0, "events": 0, "calls": 0, "errors": 0}

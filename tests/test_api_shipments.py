@@ -141,8 +141,11 @@ def test_phone_numbers_are_normalised_or_rejected(client, auth) -> None:
     assert response.status_code == 201
     shipment = db.session.get(Shipment, response.json["id"])
     assert shipment.customer_phone == "+4741234567"
-    bad = client.post("/api/v1/shipments", json={**BODY, "tracking_number": "70438101015432999",
-                                                  "customer": {"phone": "12345"}}, headers=auth)
+    bad = client.post(
+        "/api/v1/shipments",
+        json={**BODY, "tracking_number": "70438101015432999", "customer": {"phone": "12345"}},
+        headers=auth,
+    )
     assert bad.status_code == 422
     assert "customer" in bad.json["errors"]
     assert _count() == 1

@@ -30,7 +30,9 @@ def _scanned(shop, number: str, **overrides):
         destination_postcode="5003",
         **overrides,
     )
-    event = TrackingEvent(occurred_at=SHIPPED + timedelta(hours=2), status=Status.IN_TRANSIT, carrier_code="HANDED_IN")
+    event = TrackingEvent(
+        occurred_at=SHIPPED + timedelta(hours=2), status=Status.IN_TRANSIT, carrier_code="HANDED_IN"
+    )
     apply_update(shipment, TrackingUpdate("bring", number, Status.IN_TRANSIT, events=(event,)), source="poll")
     db.session.commit()
     return shipment
@@ -71,11 +73,18 @@ def test_delivered_shipments_leave_the_risk_queue(app) -> None:
 
 def test_at_risk_endpoint_sorts_by_expected_cost(client, auth, shop_key) -> None:
     shop, _ = shop_key
-    cheap = make_shipment(shop, tracking_number="C", risk_state="late", p_late=0.9, declared_value=Decimal("100"))
-    dear = make_shipment(shop, tracking_number="D", risk_state="at_risk", p_late=0.5, declared_value=Decimal("900"))
-    lost = make_shipment(shop, tracking_number="L", risk_state="lost", p_late=0.2, p_lost=0.8,
-                         declared_value=Decimal("500"))
-    make_shipment(shop, tracking_number="OK", risk_state="on_track", p_late=0.1, declared_value=Decimal("5000"))
+    cheap = make_shipment(
+        shop, tracking_number="C", risk_state="late", p_late=0.9, declared_value=Decimal("100")
+    )
+    dear = make_shipment(
+        shop, tracking_number="D", risk_state="at_risk", p_late=0.5, declared_value=Decimal("900")
+    )
+    lost = make_shipment(
+        shop, tracking_number="L", risk_state="lost", p_late=0.2, p_lost=0.8, declared_value=Decimal("500")
+    )
+    make_shipment(
+        shop, tracking_number="OK", risk_state="on_track", p_late=0.1, declared_value=Decimal("5000")
+    )
     other, _ = make_shop("Other")
     make_shipment(other, tracking_number="X", risk_state="late", p_late=0.99, declared_value=Decimal("9999"))
     response = client.get("/api/v1/shipments/at-risk", headers=auth)
@@ -104,9 +113,16 @@ def test_retraining_waits_for_enough_history_then_versions_a_model(app) -> None:
     for index in range(60):
         shipped = SHIPPED - timedelta(days=index % 30, hours=index)
         make_shipment(
-            shop, tracking_number=f"H{index}", status="delivered", shipped_at=shipped,
-            promised_date=(shipped + timedelta(days=2)).date(), delivered_at=shipped + timedelta(days=1 + index % 3),
-            origin_country="NO", origin_postcode="0150", destination_country="NO", destination_postcode="5003",
+            shop,
+            tracking_number=f"H{index}",
+            status="delivered",
+            shipped_at=shipped,
+            promised_date=(shipped + timedelta(days=2)).date(),
+            delivered_at=shipped + timedelta(days=1 + index % 3),
+            origin_country="NO",
+            origin_postcode="0150",
+            destination_country="NO",
+            destination_postcode="5003",
         )
     prior = current_model()
     record = retrain_model(now=datetime(2026, 11, 23, tzinfo=UTC))

@@ -77,9 +77,13 @@ def embedded(host: str, port: int, sandbox_port: int) -> None:
         click.echo(line)
     scheduler = schedule_jobs(app, BackgroundScheduler())
     if register is not None:
-        add_job(app, scheduler, Job("demo-orders", lambda: stream_demo_shipments(register), "DEMO_STREAM_SECONDS"))
+        add_job(
+            app, scheduler, Job("demo-orders", lambda: stream_demo_shipments(register), "DEMO_STREAM_SECONDS")
+        )
     add_job(app, scheduler, Job("demo-bookings", book_demo_order, "DEMO_BOOKING_INTERVAL_SECONDS"))
     scheduler.start()
-    click.echo(f"Leveranse on http://{host}:{port}/  (API /api/v1, OpenAPI /api/v1/openapi.json, staff /staff/)")
+    click.echo(
+        f"Leveranse on http://{host}:{port}/  (API /api/v1, OpenAPI /api/v1/openapi.json, staff /staff/)"
+    )
     # The embedded mode's own server; production runs `gunicorn wsgi:app` plus `leveranse worker`.
     run_simple(host, port, app, threaded=True, use_reloader=False)
