@@ -19,13 +19,14 @@ from app.api.problems import ApiProblem
 from app.extensions import db
 from app.fleet import (
     Parcel,
+    cached_day,
     closed_reason,
-    load_day,
     local_today,
-    plan_rows,
+    plan_refs,
     pricing,
     require_parcel_fits,
     serving_depots,
+    shop_depots,
     slot_window,
     taken_counts,
     templates_on,
@@ -100,9 +101,10 @@ def delivery_options(
     shop_id: int, located: Located, parcel: Parcel, order_time: datetime, days: int
 ) -> CheckoutOptions:
     """Own-fleet slots of the nearest serving depot for `days` days from the order, and carrier services."""
-    require_parcel_fits(shop_id, parcel)
+    owned = shop_depots(shop_id)
+    require_parcel_fits(owned, parcel)
     notes: list[Explanation] = []
-    depots = serving_depots(shop_id, located.point)
+    depots = serving_depots(owned, located.point)
     day_options = _depot_days(depots[0], located, parcel, order_time, days) if depots else []
     if not depots:
         notes.append(Explanation(Why.OUTSIDE_ZONE, "none of the shop's own-fleet zones covers this address"))
@@ -115,7 +117,8 @@ def _depot_days(
     first = local_today(depot, order_time)
     days = [first + timedelta(days=k) for k in range(count)]
     taken = taken_counts([t.id for t in depot.templates], days)
-    rows = plan_rows([depot.id], days)
+    refs = plan_refs([depot.id], days)
+    prices = pricing()
     found = []
     for day in days:
         windows = [slot_window(depot, t, day, taken.get((t.id, day), 0)) for t in templates_on(depot, day)]
@@ -130,11 +133,11 @@ def _depot_days(
                 windows, Why.TOO_HEAVY, f"the parcel ({parcel.demand} kg) exceeds every van on {day}"
             )
         else:
-            plan = load_day(depot, day, rows.get((depot.id, day)))
+            plan = cached_day(depot, day, refs.get((depot.id, day)))
             stop = BookedStop(
                 "new", located.point, parcel.demand, order_time, order_time, depot.service_seconds
             )
-            offers = offer_slots(plan, stop, windows, order_time, pricing())
+            offers = offer_slots(plan, stop, windows, order_time, prices)
         found.append(DayOptions(depot, day, offers))
     return found
 

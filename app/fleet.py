@@ -12,7 +12,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from app.api.problems import ApiProblem
@@ -45,13 +45,9 @@ class Parcel:
         return max(1, -int(-max(self.weight_kg, self.volume_l / 5.0) // 1))
 
 
-def require_parcel_fits(shop_id: int, parcel: Parcel) -> None:
-    """Refuse (422 naming `parcel`) a parcel heavier than every van of the shop."""
-    largest = db.session.scalar(
-        select(func.max(Vehicle.capacity_kg))
-        .join(Depot, Vehicle.depot_id == Depot.id)
-        .where(Depot.shop_id == shop_id, Vehicle.active.is_(True))
-    )
+def require_parcel_fits(depots: list[Depot], parcel: Parcel) -> None:
+    """Refuse (422 naming `parcel`) a parcel heavier than every active van of the shop's depots."""
+    largest = max((v.capacity_kg for d in depots for v in d.vehicles if v.active), default=None)
     if largest is not None and parcel.demand > largest:
         message = f"The parcel counts as {parcel.demand} kg; the largest van carries {largest} kg."
         raise ApiProblem(
@@ -85,19 +81,25 @@ def local_today(depot: Depot, now: datetime) -> date:
     return now.astimezone(ZoneInfo(depot.timezone)).date()
 
 
-def serving_depots(shop_id: int, point: Point) -> list[Depot]:
-    """The shop's depots with a zone containing the point, nearest first."""
-    depots = db.session.scalars(
-        select(Depot)
-        .where(Depot.shop_id == shop_id)
-        .options(
-            selectinload(Depot.zones),
-            selectinload(Depot.vehicles),
-            selectinload(Depot.templates),
-            selectinload(Depot.closures),
+def shop_depots(shop_id: int) -> list[Depot]:
+    """The shop's depots with their zones, vans, windows and closures loaded."""
+    return list(
+        db.session.scalars(
+            select(Depot)
+            .where(Depot.shop_id == shop_id)
+            .options(
+                selectinload(Depot.zones),
+                selectinload(Depot.vehicles),
+                selectinload(Depot.templates),
+                selectinload(Depot.closures),
+            )
+            .order_by(Depot.id)
         )
-        .order_by(Depot.id)
-    ).all()
+    )
+
+
+def serving_depots(depots: list[Depot], point: Point) -> list[Depot]:
+    """The depots with a zone containing the point, nearest first."""
     serving = [
         d for d in depots if any(haversine_km(Point(z.lat, z.lon), point) <= z.radius_km for z in d.zones)
     ]
@@ -151,37 +153,80 @@ def taken_counts(template_ids: list[int], days: list[date]) -> dict[tuple[int, d
     return {(template_id, day): taken for template_id, day, taken in rows}
 
 
-def plan_rows(depot_ids: list[int], days: list[date]) -> dict[tuple[int, date], RoutePlan]:
-    """The existing plan rows of some depot-days."""
+@dataclass(frozen=True)
+class PlanRef:
+    """Which plan row a depot-day has, at which version: enough to find its prepared copy in the cache."""
+
+    id: int
+    version: str
+
+
+def plan_refs(depot_ids: list[int], days: list[date]) -> dict[tuple[int, date], PlanRef]:
+    """The existing plan rows of some depot-days, without their sequences."""
     if not depot_ids or not days:
         return {}
-    rows = db.session.scalars(
-        select(RoutePlan).where(RoutePlan.depot_id.in_(depot_ids), RoutePlan.day.in_(days))
+    rows = db.session.execute(
+        select(RoutePlan.depot_id, RoutePlan.day, RoutePlan.id, RoutePlan.version).where(
+            RoutePlan.depot_id.in_(depot_ids), RoutePlan.day.in_(days)
+        )
     )
-    return {(row.depot_id, row.day): row for row in rows}
+    return {(depot_id, day): PlanRef(plan_id, version) for depot_id, day, plan_id, version in rows}
+
+
+def _cache_key(depot: Depot, day: date, ref: PlanRef) -> tuple:
+    """The plan version and everything else the prepared day is built from (so a setup change misses)."""
+    setup = (depot.opens, depot.closes, depot.timezone, depot.service_seconds, depot.lat, depot.lon)
+    weekday = str(day.isoweekday())
+    vans = tuple(
+        (v.id, v.capacity_kg, v.shift_start, v.shift_end, v.fixed_cost)
+        for v in depot.vehicles
+        if v.active and weekday in v.weekdays
+    )
+    return (ref.id, ref.version, day, setup, vans, travel_model())
+
+
+def _cached(key: tuple) -> DayPlan | None:
+    with _cache_lock:
+        found = _cache.get(key)
+        if found is not None:
+            _cache.move_to_end(key)
+        return found
+
+
+def _remember(key: tuple, built: DayPlan) -> None:
+    with _cache_lock:
+        _cache[key] = built
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+
+
+def cached_day(depot: Depot, day: date, ref: PlanRef | None) -> DayPlan:
+    """The depot-day's plan for checkout: the prepared copy of this version, read from the database if missing."""
+    if ref is None:
+        return load_day(depot, day, None)
+    return _cached(_cache_key(depot, day, ref)) or load_day(depot, day, db.session.get(RoutePlan, ref.id))
 
 
 def load_day(depot: Depot, day: date, row: RoutePlan | None) -> DayPlan:
     """The depot-day's problem and current plan (from the cache when the plan row's version is known)."""
-    vans = working_vans(depot, day)
-    travel = travel_model()
+    key = _cache_key(depot, day, PlanRef(row.id, row.version)) if row is not None else None
+    found = _cached(key) if key is not None else None
+    if found is not None:
+        return found
     hours = (at(depot, day, depot.opens), at(depot, day, depot.closes))
-    origin = at(depot, day, time(0))
-    key = (row.id, row.version, tuple(vans), hours, travel) if row is not None else None
-    if key is not None:
-        with _cache_lock:
-            found = _cache.get(key)
-            if found is not None:
-                _cache.move_to_end(key)
-                return found
     stops = booked_stops(depot, day) if row is not None else []
     sequences = row.sequences if row is not None else {}
-    built = build_day(origin, Point(depot.lat, depot.lon), hours, vans, stops, sequences, travel)
+    built = build_day(
+        at(depot, day, time(0)),
+        Point(depot.lat, depot.lon),
+        hours,
+        working_vans(depot, day),
+        stops,
+        sequences,
+        travel_model(),
+    )
     if key is not None:
-        with _cache_lock:
-            _cache[key] = built
-            while len(_cache) > _CACHE_SIZE:
-                _cache.popitem(last=False)
+        _remember(key, built)
     return built
 
 

@@ -27,6 +27,7 @@ from app.fleet import (
     record_change,
     require_parcel_fits,
     serving_depots,
+    shop_depots,
     slot_window,
     templates_on,
     vehicle_of,
@@ -67,9 +68,10 @@ def hold_slot(
         raise _invalid("template_id", f"No slot template {template_id}.")
     if day < local_today(depot, now):
         raise _invalid("date", "The date is in the past.")
-    if depot not in serving_depots(shop_id, point):
+    depots = shop_depots(shop_id)
+    if depot not in serving_depots(depots, point):
         raise _invalid(location_field, "The address is outside the delivery zones of this slot's depot.")
-    require_parcel_fits(shop_id, parcel)
+    require_parcel_fits(depots, parcel)
     closed = closed_reason(depot, day)
     if closed or template not in templates_on(depot, day):
         raise _unavailable(

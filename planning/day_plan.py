@@ -8,6 +8,7 @@ from datetime import datetime
 
 from planning.geo import Point, TravelModel
 from planning.insertion import Insertion
+from planning.route_gaps import RouteGaps, route_gaps
 from planning.routing_model import Depot, Plan, Problem, Stop, TimeWindow, Vehicle, build_plan
 
 DEPOT_ID = "depot"
@@ -40,28 +41,33 @@ class BookedStop:
 
 @dataclass(frozen=True)
 class DayPlan:
-    """A depot-day: the routing problem of its stops (times in seconds from `origin`) and their plan."""
+    """A depot-day: the routing problem of its stops (times in seconds from `origin`), their plan, and the
+    plan's gaps prepared for insertion tests (built once per plan version and cached by the app)."""
 
     origin: datetime
     problem: Problem
     plan: Plan
     points: tuple[Point, ...]
     travel: TravelModel
+    gaps: RouteGaps
 
     def window(self, start: datetime, end: datetime) -> TimeWindow:
         """A window on this day's clock."""
         return _window(self.origin, start, end)
 
-    def with_stop(self, stop: BookedStop) -> tuple[Problem, Stop]:
-        """The problem with one more stop (not yet in the plan), reusing the matrices already computed."""
-        durations, distances = self.travel.extend(
-            self.problem.durations, self.problem.distances, self.points, stop.point
+    def insertions(
+        self, stop: BookedStop, windows: Sequence[tuple[datetime, datetime]]
+    ) -> tuple[list[Insertion | None], float]:
+        """The cheapest feasible insertion of the stop per (start, end) window, and its road km from the depot."""
+        km = self.travel.distances_from(stop.point, self.points)
+        found = self.gaps.best(
+            km,
+            km * self.travel.seconds_per_km,
+            stop.demand,
+            stop.service_s,
+            [self.window(start, end) for start, end in windows],
         )
-        new = _stop(self.origin, stop, len(self.points))
-        problem = Problem(
-            self.problem.depots, self.problem.vehicles, (*self.problem.stops, new), durations, distances
-        )
-        return problem, new
+        return found, float(km[0])
 
     def sequences(self) -> Sequences:
         """Vehicle id -> ordered stop ids of the current plan."""
@@ -93,7 +99,8 @@ def build_day(
     )
     known, working = {s.id for s in stops}, {v.id for v in vans}
     kept = {v: [s for s in seq if s in known] for v, seq in sequences.items() if v in working}
-    return DayPlan(origin, problem, build_plan(problem, kept), points, travel)
+    plan = build_plan(problem, kept)
+    return DayPlan(origin, problem, plan, points, travel, route_gaps(problem, plan))
 
 
 def _window(origin: datetime, start: datetime, end: datetime) -> TimeWindow:

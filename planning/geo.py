@@ -127,14 +127,6 @@ class TravelModel:
         km = self._road_km(lat[:, None], lon[:, None], lat[None, :], lon[None, :])
         return _as_matrix(km * self.seconds_per_km), _as_matrix(km)
 
-    def extend(
-        self, durations: Matrix, distances: Matrix, points: Sequence[Point], new: Point
-    ) -> tuple[Matrix, Matrix]:
-        """The matrices of `points` plus one more point at the end (the others are not recomputed)."""
-        km = self.distances_from(new, points).tolist()
-        seconds = [value * self.seconds_per_km for value in km]
-        return _append(durations, seconds), _append(distances, km)
-
     @property
     def seconds_per_km(self) -> float:
         """Driving time per road kilometre."""
@@ -147,9 +139,3 @@ class TravelModel:
 
 def _as_matrix(values: np.ndarray) -> Matrix:
     return tuple(map(tuple, values.tolist()))
-
-
-def _append(matrix: Matrix, column: list[float]) -> Matrix:
-    """Add a last row and column; the distance is symmetric, so the row is the column plus a zero."""
-    rows = tuple(row + (value,) for row, value in zip(matrix, column, strict=True))
-    return (*rows, (*column, 0.0))

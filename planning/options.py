@@ -1,7 +1,7 @@
 """Own-fleet slot offers at checkout: which windows a new stop fits into, at what price, and why (pure).
 
 A window is offered when it is still open for orders, has capacity left, and the stop can be inserted
-feasibly into the day's current plan within it (planning.insertion). The price is the window's base
+feasibly into the day's current plan within it (planning.route_gaps, the exact test of planning.insertion). The price is the window's base
 price adjusted by the marginal distance the stop adds: where a van passes anyway the slot is cheaper
 ("green"); where it needs a detour or a van of its own, dearer.
 """
@@ -15,7 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
 from planning.day_plan import BookedStop, DayPlan
-from planning.insertion import Insertion, best_insertions
+from planning.insertion import Insertion
 
 
 class Why(StrEnum):
@@ -80,10 +80,11 @@ def offer_slots(
     day: DayPlan, stop: BookedStop, windows: Sequence[SlotWindow], order_time: datetime, pricing: Pricing
 ) -> list[SlotOffer]:
     """Each window with whether the stop fits there now, its price and why."""
-    problem, new = day.with_stop(stop)
-    solo_km = 2 * problem.distances[0][new.location]
     open_windows = [w for w in windows if order_time < w.closes_at and w.taken < w.capacity]
-    fits = best_insertions(problem, day.plan, new, [day.window(w.start, w.end) for w in open_windows])
+    fits, depot_km = (
+        day.insertions(stop, [(w.start, w.end) for w in open_windows]) if open_windows else ([], 0.0)
+    )
+    solo_km = 2 * depot_km
     found = dict(zip((w.key for w in open_windows), fits, strict=True))
     offers = []
     for window in windows:

@@ -85,13 +85,11 @@ def test_travel_matrices_apply_detour_and_speed() -> None:
     assert durations[0][1] == pytest.approx(road * 60.0)
 
 
-def test_extending_matrices_equals_recomputing_them() -> None:
+def test_distances_from_one_point_equal_a_matrix_row() -> None:
     travel = TravelModel()
     points = [OSLO, BERGEN, Point(63.4305, 10.3951)]
     new = Point(59.3293, 18.0686)
-    durations, distances = travel.extend(*travel.matrices(points), points, new)
-    full_durations, full_distances = travel.matrices([*points, new])
-    for got, want in ((durations, full_durations), (distances, full_distances)):
-        assert len(got) == 4 and all(len(row) == 4 for row in got)
-        pairs = [(a, b) for r1, r2 in zip(got, want, strict=True) for a, b in zip(r1, r2, strict=True)]
-        assert all(math.isclose(a, b, abs_tol=1e-9) for a, b in pairs)
+    row = travel.distances_from(new, points).tolist()
+    full = travel.matrices([*points, new])[1][3][:3]
+    assert all(math.isclose(a, b, abs_tol=1e-9) for a, b in zip(row, full, strict=True))
+    assert row[0] == pytest.approx(541.19, abs=0.01)

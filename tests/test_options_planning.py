@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import random
 from datetime import date, datetime, time
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from planning.carrier_options import CarrierService, next_handover, offer_carriers
 from planning.day_plan import BookedStop, Van, build_day, insert_stop, remove_stops, vehicle_loads
 from planning.geo import Point, TravelModel
-from planning.insertion import Insertion
+from planning.insertion import Insertion, best_insertions
 from planning.options import Pricing, SlotWindow, offer_slots
 from planning.prediction import default_model
 from planning.prediction_data import Place
@@ -156,3 +159,65 @@ def test_carrier_offers_promise_from_the_transit_table_and_predict_p_on_time() -
         ),
     ]
     assert offers[0].reasons[0] == "handed to bring at 2026-12-01T15:00:00+01:00; 1 business days"
+
+
+def test_prepared_gaps_find_the_same_insertions_as_the_exact_test() -> None:
+    kinds = set()
+    for seed in range(6):
+        rng = random.Random(seed)
+        vans = [
+            Van(
+                str(k),
+                rng.choice([60, 100, 200]),
+                at(rng.choice([7, 8, 9])),
+                at(rng.choice([15, 17, 21])),
+                5.0 + 5.0 * (k % 2),
+            )
+            for k in range(4)
+        ]
+        starts = [rng.choice([8, 10, 12, 14]) for _ in range(40)]
+        stops = [
+            BookedStop(
+                f"s{k}",
+                Point(rng.uniform(59.85, 59.98), rng.uniform(10.6, 10.95)),
+                rng.randint(1, 5),
+                at(h),
+                at(h + 2),
+                180.0,
+            )
+            for k, h in enumerate(starts)
+        ]
+        order = list(range(40))
+        rng.shuffle(order)
+        # Three vans take a third of the stops each, by window; the fourth stays idle.
+        sequences = {
+            v.id: [f"s{k}" for k in sorted(order[i::3], key=starts.__getitem__)]
+            for i, v in enumerate(vans[:3])
+        }
+        depot, hours = Point(59.93, 10.84), (at(7), at(21))
+        day = build_day(at(0), depot, hours, vans, stops, sequences, TravelModel())
+        windows = [(at(h), at(h + 2)) for h in range(8, 20, 2)]
+        for _ in range(10):
+            new = BookedStop(
+                "new",
+                Point(rng.uniform(59.85, 59.98), rng.uniform(10.6, 10.95)),
+                rng.randint(1, 40),
+                at(0),
+                at(0),
+                180.0,
+            )
+            extended = build_day(at(0), depot, hours, vans, [*stops, new], sequences, TravelModel())
+            new_stop = extended.problem.stops[-1]
+            expected = best_insertions(
+                extended.problem, day.plan, new_stop, [day.window(s, e) for s, e in windows]
+            )
+            found, depot_km = day.insertions(new, windows)
+            assert depot_km == pytest.approx(extended.problem.distances[0][new_stop.location])
+            assert [(i.vehicle, i.position) if i else None for i in found] == [
+                (i.vehicle, i.position) if i else None for i in expected
+            ]
+            assert [i.cost if i else None for i in found] == pytest.approx(
+                [i.cost if i else None for i in expected]
+            )
+            kinds |= {"none" if i is None else "route" if i.vehicle in sequences else "idle" for i in found}
+    assert kinds == {"route", "idle", "none"}  # into routes, opening a van, and no room all occur

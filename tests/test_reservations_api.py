@@ -16,7 +16,7 @@ from app.models import Reservation, RoutePlan, Shop, Slot, VanLoad
 from app.models.types import utcnow
 from app.reservations import expire_holds
 from planning.calendar import holiday_name
-from tests.conftest import make_shipment
+from tests.conftest import make_shipment, make_shop
 
 OSLO = ZoneInfo("Europe/Oslo")
 NEAR = {"lat": 59.92, "lon": 10.75}
@@ -171,3 +171,30 @@ def test_fifty_concurrent_checkouts_never_overbook_a_slot_of_five(app, auth, dep
     assert sorted(s for seq in sequences.values() for s in seq) == sorted(
         str(r.id) for r in db.session.scalars(select(Reservation).where(Reservation.state == "confirmed"))
     )
+
+
+def test_reservations_are_listed_by_state_and_day(client, auth, depot, shop_key) -> None:
+    first = client.post("/api/v1/reservations", json=hold_body(depot, order_ref="A"), headers=auth).get_json()
+    second = client.post(
+        "/api/v1/reservations", json=hold_body(depot, order_ref="B"), headers=auth
+    ).get_json()
+    client.post(f"/api/v1/reservations/{first['id']}/confirm", json={}, headers=auth)
+    later = (delivery_day() + timedelta(days=1)).isoformat()
+
+    def listed(query: str) -> tuple[list[tuple[str, str]], int]:
+        response = client.get(f"/api/v1/reservations{query}", headers=auth)
+        assert response.status_code == 200
+        page = response.get_json()
+        return [(r["order_ref"], r["state"]) for r in page["items"]], page["total"]
+
+    assert listed("") == ([("B", "held"), ("A", "confirmed")], 2)
+    assert listed("?state=confirmed") == ([("A", "confirmed")], 1)
+    assert listed(f"?date={delivery_day().isoformat()}&state=held") == ([("B", "held")], 1)
+    assert listed(f"?date={later}") == ([], 0)
+    assert listed("?per_page=1&page=2") == ([("A", "confirmed")], 2)
+    assert client.get("/api/v1/reservations?state=lost", headers=auth).get_json()["errors"] == {
+        "state": ["Must be one of: held, confirmed, released, expired."]
+    }
+    _, other_key = make_shop("Other shop")
+    other = client.get("/api/v1/reservations", headers={"Authorization": f"Bearer {other_key}"})
+    assert (other.get_json()["items"], second["state"]) == ([], "held")
