@@ -18,8 +18,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import current_app, g
-from sqlalchemy import and_, select, update
+from flask import current_app
+from sqlalchemy import and_, event, select, update
 
 from app.database import insert_ignoring_conflicts
 from app.extensions import db
@@ -112,12 +112,18 @@ def shop_settings(shop_id: int) -> ShopNotificationSettings:
     return db.session.get(ShopNotificationSettings, shop_id) or default_settings(shop_id)
 
 
-def _per_run(kind: str, key: object, load: Callable[[], Any]) -> Any:
-    """Memoise per app context (one request, one job run): a backlog of changes asks once per shop."""
-    cache = g.setdefault("notify_cache", {})
+def _per_transaction(kind: str, key: object, load: Callable[[], Any]) -> Any:
+    """Memoise within one transaction (one ingest chunk): a backlog of changes asks once per shop."""
+    cache = db.session.info.setdefault("notify_cache", {})
     if (kind, key) not in cache:
         cache[(kind, key)] = load()
     return cache[(kind, key)]
+
+
+@event.listens_for(db.session, "after_commit")
+@event.listens_for(db.session, "after_rollback")
+def _forget_cache(session) -> None:
+    session.info.pop("notify_cache", None)
 
 
 @dataclass(frozen=True)
@@ -259,7 +265,7 @@ def _row(shop: Shop, shipment: Shipment, change: Change, key: str, channel: str,
 def _customer_rows(
     shop: Shop, shipment: Shipment, change: Change, base_key: str, now: datetime
 ) -> list[dict]:
-    settings = _per_run("settings", shop.id, lambda: shop_settings(shop.id))
+    settings = _per_transaction("settings", shop.id, lambda: shop_settings(shop.id))
     if change.trigger.value not in settings.triggers:
         return []
     addresses = {"email": shipment.customer_email, "sms": shipment.customer_phone}
@@ -329,7 +335,7 @@ def _webhook_rows(shop: Shop, shipment: Shipment, change: Change, base_key: str,
     event_type = EVENT_TYPES[change.trigger]
     endpoints = [
         endpoint
-        for endpoint in _per_run("endpoints", shop.id, lambda: _endpoints(shop.id))
+        for endpoint in _per_transaction("endpoints", shop.id, lambda: _endpoints(shop.id))
         if endpoint.wants(event_type)
     ]
     if not endpoints:
