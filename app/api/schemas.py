@@ -137,7 +137,9 @@ class ShipmentSchema(Schema):
     risk_state = fields.String(allow_none=True)
     reasons = fields.List(fields.String(), attribute="risk_reasons", allow_none=True)
     computed_at = fields.AwareDateTime(attribute="risk_computed_at", allow_none=True)
-    model_version = fields.Constant(MODEL_VERSION)
+    tracking_model_version = fields.Constant(
+        MODEL_VERSION, metadata={"description": "version of the normalised status model"}
+    )
     created_at = fields.AwareDateTime()
 
     def _freshness(self, shipment) -> dict:
