@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import secrets
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -10,7 +11,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import ApiKey, Shipment, Shop
+from app.models import ApiKey, Role, Shipment, Shop, StaffUser
 from app.models.types import utcnow
 from app.registration import register_shipments
 from carriers.numbers import make_tracking_number
@@ -100,6 +101,17 @@ def add_demo_shipments(
         for plan in plans:
             register(*plan)
     return [shipment for shipment, _ in register_shipments(shop, items)]
+
+
+def seed_demo_staff() -> tuple[str, str]:
+    """An admin for the demo dashboard with a random password; returns (email, password)."""
+    email, password = "demo@leveranse.test", secrets.token_urlsafe(12)
+    user = db.session.scalar(select(StaffUser).where(StaffUser.email == email)) or StaffUser(email=email)
+    user.role = Role.ADMIN.value
+    user.set_password(password)
+    db.session.add(user)
+    db.session.commit()
+    return email, password
 
 
 def stream_demo_shipments(register: SandboxRegistrar, per_run: int = 2) -> int:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from werkzeug.serving import run_simple
 
 from app.config import INSTANCE_DIR
-from app.demo import seed_demo, stream_demo_shipments
+from app.demo import seed_demo, seed_demo_staff, stream_demo_shipments
 from app.demo_fleet import book_demo_order, seed_demo_fleet
 from app.extensions import db
 from app.geocoding import start_local_geocoder
@@ -70,6 +70,9 @@ def embedded(host: str, port: int, sandbox_port: int) -> None:
     shop, plain = seed_demo(app.config["DEMO_SHIPMENTS"], register)
     if plain:
         seed_demo_fleet(shop)
+        email, password = seed_demo_staff()
+        (INSTANCE_DIR / "demo-staff.txt").write_text(f"{email}\n{password}\n")
+        click.echo(f"demo staff login written to {INSTANCE_DIR / 'demo-staff.txt'}")
         key_file = INSTANCE_DIR / "demo-api-key.txt"
         key_file.write_text(plain + "\n")
         click.echo(f"demo shop {shop.id}: API key written to {key_file}")
