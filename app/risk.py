@@ -155,9 +155,25 @@ def _set_state(shipment: Shipment, state: str | None) -> bool:
     return True
 
 
+def refresh_recent_outcomes(now: datetime) -> RiskModel:
+    """Give the model in use what happened to recent shipments, delivered or still travelling (drift)."""
+    since = now - timedelta(days=current_app.config["RISK_RECENT_DAYS"])
+    rows = db.session.scalars(
+        select(Shipment).where(
+            Shipment.shipped_at >= since, Shipment.shipped_at < now, Shipment.promised_date.is_not(None)
+        )
+    )
+    records = [HistoryRecord(shipment_info(s), s.delivered_at) for s in rows]
+    model = current_model().with_outcomes(records, now)
+    latest_id = current_app.extensions[_CACHE_KEY][0]
+    current_app.extensions[_CACHE_KEY] = (latest_id, model)
+    return model
+
+
 def rescore_active_shipments(now: datetime | None = None, chunk: int = 2000) -> int:
-    """Periodic job: time passing without a scan is evidence too."""
+    """Periodic job: time passing without a scan is evidence too, and so are recent outcomes."""
     now = now or utcnow()
+    refresh_recent_outcomes(now)
     last_id, changed = 0, 0
     while True:
         batch = db.session.scalars(

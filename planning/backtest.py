@@ -155,7 +155,8 @@ def run_backtest(
         p90 = _day_numbers([x.eta_p90.date() for x in preds])
         return score(late, p, delivered, p50, p90)
 
-    baseline_model = train(train_recs, settings=replace(s, use_gbm=False, calibrate=False), now=split)
+    lane_median = replace(s, use_gbm=False, calibrate=False, track_drift=False, p90_aim=0.9)
+    baseline_model = train(train_recs, settings=lane_median, now=split)
     out |= {
         "late_rate": round(float(late.mean()), 4),
         "model_version": model.model_version,

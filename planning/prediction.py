@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
-from sklearn.isotonic import IsotonicRegression
 
 from planning.prediction_data import HistoryRecord, RiskSettings, ScanEvent, Snapshot, build_snapshot
 from planning.prediction_distribution import empirical_grid, quantile
+from planning.prediction_drift import CHECK_LEVELS, COVER_LEVELS, Checks, checks_of
 from planning.prediction_features import (
     DAY_S,
     ShipmentArrays,
@@ -27,6 +27,7 @@ from planning.prediction_model import (
     CATEGORICAL,
     FORMAT_VERSION,
     Handoff,
+    LogitCalibration,
     ModelFormatError,
     Prediction,
     RiskModel,
@@ -35,7 +36,7 @@ from planning.prediction_model import (
     spread_of,
 )
 from planning.prediction_reasons import RiskReason
-from planning.prediction_recent import MEMORY_HALF_LIVES, no_outcomes, outcomes_from
+from planning.prediction_recent import MEMORY_HALF_LIVES, Outcomes, no_outcomes, outcomes_from
 
 __all__ = [
     "HistoryRecord",
@@ -105,18 +106,14 @@ def _scan_gaps(
     return out
 
 
-def _date_levels(q: np.ndarray, log_y: np.ndarray) -> tuple[float, float, float]:
-    """Grid levels whose whole-day ETA dates cover closest to 10 % and 90 % of recent deliveries."""
+def _cover_curve(q: np.ndarray, log_y: np.ndarray) -> np.ndarray:
+    """The share of deliveries on or before the date of each cover level's quantile."""
     if len(log_y) < 50:
-        return 0.1, 0.5, 0.9
+        return COVER_LEVELS.copy()
     day = np.floor(np.expm1(log_y))
-    candidates = np.round(np.arange(0.02, 0.99, 0.01), 2)
-    cover = np.array(
-        [np.mean(day <= np.floor(np.expm1(quantile(q, np.full(len(q), c))))) for c in candidates]
+    return np.array(
+        [np.mean(day <= np.floor(np.expm1(quantile(q, np.full(len(q), c))))) for c in COVER_LEVELS]
     )
-    low = float(candidates[np.argmin(np.abs(cover - 0.1))])
-    high = float(candidates[np.argmin(np.abs(cover - 0.9))])
-    return low, 0.5, high
 
 
 def train(
@@ -181,64 +178,91 @@ def train(
     def handoff(rows: np.ndarray, lanes: LaneTable) -> Handoff:
         return model._handoff(arrays.select(rows), lanes, ref_all, arrays.shipped_ts[rows], final=False)
 
+    drift_memory = MEMORY_HALF_LIVES * s.drift_half_life_days * DAY_S
+    fit_table = table(fit_rows) if n_cal else full
     with one_core(s):
+        checks = None
         if s.use_gbm and len(fit_rows) >= s.min_train_for_gbm:
             model.vocab = {name: _vocab(getattr(arrays, name)) for name in CATEGORICAL}
             # Out-of-fold lane statistics: the boosted models never see a row's own outcome in a feature.
-            halves = np.array_split(np.random.default_rng(0).permutation(fit_rows), 2)
-            parts = [
-                (mine, handoff(mine, table(other))) for mine, other in zip(halves, halves[::-1], strict=True)
-            ]
+            folds = np.array_split(np.random.default_rng(0).permutation(fit_rows), s.lane_folds)
+            parts = [(mine, handoff(mine, table(np.setdiff1d(fit_rows, mine)))) for mine in folds]
+            if n_cal:
+                parts.append((cal_rows, handoff(cal_rows, fit_table)))
             feats = np.full((len(recs), parts[0][1].features.shape[1]), np.nan)
             stats = np.full((len(recs), parts[0][1].stats.shape[1]), np.nan)
             for mine, h in parts:
                 feats[mine], stats[mine] = h.features, h.stats
-            _fit_boosted(model, feats, log_y, late, fit_rows)
-            z_rows, z_feats, z_stats = fit_rows, feats[fit_rows], stats[fit_rows]
-        fit_table = table(fit_rows) if n_cal else None
+            model.eta_model = _fit_eta(feats, log_y, fit_rows)
+            # Residual spread on the most recent slice: the freshest picture of how wrong the median is.
+            z_rows = cal_rows if n_cal else fit_rows
+            d = z_rows[~np.isnan(log_y[z_rows])]
+            model.residual_z = empirical_grid(
+                (log_y[d] - model.eta_model.predict(feats[d])) / spread_of(stats[d])
+            )
+            q = (
+                model.eta_model.predict(feats)[:, None]
+                + spread_of(stats)[:, None] * model.residual_z[None, :]
+            )
+            shift = np.zeros(q.shape)
+            if s.track_drift:
+                checks = checks_of(arrays, q, delivered_ts, now_ts, CHECK_LEVELS, dated=False)
+                shift = model.drift(checks, arrays, stats, arrays.shipped_ts)
+            model.late_model = _fit_late(model.late_features(arrays, feats, q, shift), late, fit_rows)
+        elif s.track_drift:
+            start = arrays.shipped_ts[cal_rows].min() if n_cal else now_ts
+            rows = np.flatnonzero(arrays.shipped_ts >= start - drift_memory)
+            checks = _checks(model, arrays, rows, fit_table, ref_all, delivered_ts, now_ts)
         if n_cal:
-            h_cal = handoff(cal_rows, fit_table)
-            if model.eta_model is not None:
-                z_rows, z_feats, z_stats = cal_rows, h_cal.features, h_cal.stats
-            model.calibrator = _isotonic(h_cal.p_late, late[cal_rows])
-        if model.eta_model is not None:
-            d = ~np.isnan(log_y[z_rows])
-            z = (log_y[z_rows][d] - model.eta_model.predict(z_feats[d])) / spread_of(z_stats[d])
-            model.residual_z = empirical_grid(z)
-        if n_cal:
-            cal_q = model._handoff(arrays.select(cal_rows), fit_table, ref_all, arrays.shipped_ts[cal_rows]).q
+            cal = arrays.select(cal_rows)
+            h = model._handoff(cal, fit_table, ref_all, cal.shipped_ts, checks=checks, final=False)
+            model.calibrator = LogitCalibration.fit(h.scores, late[cal_rows])
             d = ~np.isnan(log_y[cal_rows])
-            model.eta_levels = _date_levels(cal_q[d], log_y[cal_rows][d])
+            model.cover_curve = _cover_curve(h.q[d], log_y[cal_rows][d])
+        # The checks the model starts with: those that the drift of the last few weeks is read from.
+        window = np.flatnonzero(arrays.shipped_ts >= now_ts - 2 * drift_memory)
+        model = model.with_checks(arrays.select(window), full, ref_all, delivered_ts[window], now_ts)
     return model
 
 
-def _isotonic(p: np.ndarray, late: np.ndarray) -> IsotonicRegression:
-    known = ~np.isnan(late)
-    return IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(p[known], late[known])
+def _checks(
+    model: RiskModel,
+    arrays: ShipmentArrays,
+    rows: np.ndarray,
+    lanes: LaneTable,
+    ref: Outcomes,
+    delivered_ts: np.ndarray,
+    now_ts: float,
+) -> Checks:
+    """The drift checks of `rows` against the model's own handoff ETAs (with the lane table `lanes`)."""
+    part = arrays.select(rows)
+    q = model._handoff(part, lanes, ref, part.shipped_ts, final=False).q
+    return checks_of(part, q, delivered_ts[rows], now_ts, CHECK_LEVELS, dated=False)
 
 
-def _fit_boosted(
-    model: RiskModel, feats: np.ndarray, log_y: np.ndarray, late: np.ndarray, rows: np.ndarray
-) -> None:
-    """The ETA median regressor and the p_late classifier on handoff features."""
-    categorical = list(range(len(CATEGORICAL)))
-    fit_d = rows[~np.isnan(log_y[rows])]
-    model.eta_model = HistGradientBoostingRegressor(
+def _fit_eta(feats: np.ndarray, log_y: np.ndarray, rows: np.ndarray) -> HistGradientBoostingRegressor:
+    """The ETA median regressor on handoff features."""
+    fit = rows[~np.isnan(log_y[rows])]
+    return HistGradientBoostingRegressor(
         loss="absolute_error",
-        categorical_features=categorical,
+        categorical_features=list(range(len(CATEGORICAL))),
         max_iter=200,
         learning_rate=0.1,
         min_samples_leaf=40,
         early_stopping=True,
         random_state=0,
-    ).fit(feats[fit_d], log_y[fit_d])
-    fit_l = rows[~np.isnan(late[rows])]
-    model.late_model = HistGradientBoostingClassifier(
-        categorical_features=categorical,
+    ).fit(feats[fit], log_y[fit])
+
+
+def _fit_late(feats: np.ndarray, late: np.ndarray, rows: np.ndarray) -> HistGradientBoostingClassifier:
+    """The p_late classifier on handoff features plus the drift figures."""
+    fit = rows[~np.isnan(late[rows])]
+    return HistGradientBoostingClassifier(
+        categorical_features=list(range(len(CATEGORICAL))),
         max_iter=300,
         learning_rate=0.06,
         min_samples_leaf=40,
         l2_regularization=1.0,
         early_stopping=True,
         random_state=0,
-    ).fit(feats[fit_l], late[fit_l].astype(int))
+    ).fit(feats[fit], late[fit].astype(int))

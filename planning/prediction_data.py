@@ -114,9 +114,15 @@ class RiskSettings:
     min_group_size: int = 30  # a fallback level is "used" from this many shipments on
     shrinkage: float = 20.0  # pseudo-count pulling a thin group towards its parent level
     recent_half_life_days: float = 7.0  # recent performance (drift): weight halves every this many days
+    track_drift: bool = True  # move ETAs and p_late by how far recent parcels ran behind their ETAs
+    drift_half_life_days: float = 3.0  # … weighing those checks with this half-life
+    # The share of parcels the p90 date aims to cover. A little above 0.9: the rolling correction learns of
+    # a sudden slowdown only as its dates pass, and slowdowns start faster than they clear.
+    p90_aim: float = 0.91
     use_gbm: bool = True  # learn a gradient-boosted correction on top of the lane statistics
     min_train_for_gbm: int = 2000
-    calibrate: bool = True  # isotonic calibration of p_late on the most recent training slice
+    lane_folds: int = 5  # the boosted models see lane statistics from the other folds only
+    calibrate: bool = True  # stacked Platt calibration of p_late on the most recent training slice
     calibration_share: float = 0.2
     min_calibration_rows: int = 300
     prior_scan_gap_days: float = 1.0  # normal business days between scans when no scans were learned

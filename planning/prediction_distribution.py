@@ -44,8 +44,8 @@ def quantile(q: np.ndarray, p: np.ndarray) -> np.ndarray:
     return lo + (x - j) * (hi - lo)
 
 
-def conditional_quantile(q: np.ndarray, p: float, elapsed_log: np.ndarray) -> np.ndarray:
-    """Quantile `p` of the distribution given that the value exceeds `elapsed_log` (row-wise)."""
+def conditional_quantile(q: np.ndarray, p: float | np.ndarray, elapsed_log: np.ndarray) -> np.ndarray:
+    """Quantile `p` (one or per row) of the distribution given that the value exceeds `elapsed_log`."""
     u = cdf(q, elapsed_log)
     return np.maximum(quantile(q, u + p * (1 - u)), elapsed_log)
 

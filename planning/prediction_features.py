@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cached_property
 
 import numpy as np
 
@@ -46,7 +47,8 @@ class ShipmentArrays:
             out.append(((c, s, o, d), (c, s, scope), (c, scope), (scope,)))
         return out
 
-    def group_keys(self) -> dict[str, np.ndarray]:
+    @cached_property
+    def groups(self) -> dict[str, np.ndarray]:
         """Per row, the keys recent performance is grouped by: carrier, carrier × destination, lane."""
         dest = [f"{c}|{d}" for c, d in zip(self.carrier, self.dest_region, strict=True)]
         lane = [
@@ -60,6 +62,11 @@ class ShipmentArrays:
             "dest": np.array(dest, dtype=object),
             "lane": np.array(lane, dtype=object),
         }
+
+    @cached_property
+    def group_codes(self) -> GroupCodes:
+        """The group keys as integer codes (computed once per batch)."""
+        return GroupCodes.of(self.groups)
 
     @property
     def deadline_log(self) -> np.ndarray:
@@ -170,7 +177,28 @@ def business_gap(arrays: ShipmentArrays, from_ts: np.ndarray, to_ts: np.ndarray)
     return np.maximum(days + day_fraction(to_ts) - day_fraction(from_ts), 0.0)
 
 
-def index_keys(*columns: Sequence[object]) -> list[np.ndarray]:
-    """Integer codes for string keys, consistent across the given columns."""
-    table: dict[object, int] = {}
-    return [np.array([table.setdefault(v, len(table)) for v in col], dtype=np.int64) for col in columns]
+@dataclass(frozen=True)
+class GroupCodes:
+    """A batch's recent-performance group keys as integer codes, with the tables that made them."""
+
+    codes: dict[str, np.ndarray]
+    tables: dict[str, dict[object, int]]
+
+    @classmethod
+    def of(cls, keys: dict[str, np.ndarray]) -> GroupCodes:
+        """Code every level's keys (equal keys, equal codes)."""
+        codes, tables = {}, {}
+        for level, values in keys.items():
+            table: dict[object, int] = {}
+            codes[level] = np.array([table.setdefault(v, len(table)) for v in values], dtype=np.int64)
+            tables[level] = table
+        return cls(codes, tables)
+
+    def lookup(self, level: str, keys: np.ndarray) -> np.ndarray:
+        """The codes of other keys in this batch's table; −1 for keys the batch does not have."""
+        table = self.tables[level]
+        return np.array([table.get(v, -1) for v in keys], dtype=np.int64)
+
+    def select(self, rows: np.ndarray) -> GroupCodes:
+        """A subset of rows (same tables)."""
+        return GroupCodes({k: v[rows] for k, v in self.codes.items()}, self.tables)

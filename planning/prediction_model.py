@@ -11,7 +11,7 @@ from enum import StrEnum
 import numpy as np
 import sklearn
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
-from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
 from carriers.model import Reason, Status
@@ -22,6 +22,16 @@ from planning.prediction_distribution import (
     conditional_quantile,
     quantile,
     survival_ratio,
+)
+from planning.prediction_drift import (
+    CHECK_LEVELS,
+    COVER_LEVELS,
+    Checks,
+    checks_of,
+    levels_for,
+    no_checks,
+    recent_shares,
+    recent_shift,
 )
 from planning.prediction_features import (
     DAY_S,
@@ -44,16 +54,16 @@ from planning.prediction_lanes import (
     LaneTable,
     Level,
 )
-from planning.prediction_reasons import RiskReason, RowFacts, explain
+from planning.prediction_reasons import CARRIER_DAMAGED, CARRIER_LOST, RiskReason, RowFacts, explain
 from planning.prediction_recent import LEVELS as RECENT_LEVELS
 from planning.prediction_recent import (
     Outcomes,
     RecentFigures,
-    outcomes_of,
+    outcomes_from,
     recent_figures,
 )
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 MAGIC = b"LEVERANSE-RISK"
 DELAY_SIGNALS = frozenset(
     {Reason.CARRIER_DELAY, Reason.CUSTOMS, Reason.WEATHER, Reason.HELD, EXCEPTION_SIGNAL}
@@ -62,6 +72,15 @@ DELAY_SIGNALS = frozenset(
 MIN_AHEAD = (0.05, 0.25, 1.0)
 # A parcel past its lane's whole transit distribution is still more often late than lost.
 LATE_NOT_LOST = 0.05
+# Statuses that settle p_late / p_lost (1 delivered, 2 returned or expired, 3 cancelled) or stop "stuck" (4).
+STATUS_KIND = {
+    Status.DELIVERED: 1,
+    Status.RETURNING: 2,
+    Status.RETURNED: 2,
+    Status.EXPIRED: 2,
+    Status.CANCELLED: 3,
+    Status.AVAILABLE_FOR_PICKUP: 4,
+}
 # Columns the boosted models treat as categories (codes from the model's vocabulary).
 CATEGORICAL = ("carrier", "service", "origin_region", "dest_region")
 
@@ -74,6 +93,10 @@ class RiskState(StrEnum):
     LATE = "late"
     STUCK = "stuck"
     LOST = "lost"
+
+
+STATES = (RiskState.ON_TRACK, RiskState.AT_RISK, RiskState.STUCK, RiskState.LATE, RiskState.LOST)
+LEVEL_OF = (*LEVELS, Level.PRIOR)  # by the index a lane-table lookup returns
 
 
 class ModelFormatError(ValueError):
@@ -118,6 +141,8 @@ class Handoff:
     p_late: np.ndarray
     recent: RecentFigures
     features: np.ndarray | None
+    shift: np.ndarray  # recent drift added to the ETA grid (log1p business days, N×grid)
+    scores: np.ndarray  # N×2 p_late before calibration: the model's, and the lane table's (drift applied)
 
 
 def spread_of(stats: np.ndarray) -> np.ndarray:
@@ -136,6 +161,33 @@ def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1 / (1 + np.exp(-x))
+
+
+@dataclass(frozen=True)
+class LogitCalibration:
+    """Platt scaling on log-odds, stacked: the model's score and the lane's own odds of missing the promise.
+
+    Fitted on the most recent slice (unseen by the boosted model), it sets the level and sharpness of
+    p_late and how far to trust the lane table over the boosted model, and keeps the ranking smooth.
+    """
+
+    weights: tuple[float, ...]
+    intercept: float
+
+    @classmethod
+    def fit(cls, scores: np.ndarray, late: np.ndarray) -> LogitCalibration:
+        """Fit on N×k probabilities and known outcomes (NaN outcomes are skipped)."""
+        known = ~np.isnan(late)
+        fitted = LogisticRegression(C=1e4).fit(_logit(scores[known]), late[known].astype(int))
+        return cls(tuple(float(w) for w in fitted.coef_[0]), float(fitted.intercept_[0]))
+
+    def predict(self, scores: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities for N×k scores."""
+        return _sigmoid(_logit(scores) @ np.array(self.weights) + self.intercept)
+
+
 @dataclass
 class RiskModel:
     """A trained (or prior) risk model; serialise with `to_bytes`, never mutate after training."""
@@ -145,12 +197,14 @@ class RiskModel:
     n_train: int
     lanes: LaneTable
     recent: Outcomes
+    checks: Checks = field(default_factory=lambda: no_checks(len(CHECK_LEVELS)))  # drift checks
+    cover: Checks = field(default_factory=lambda: no_checks(len(COVER_LEVELS)))  # dated ETA checks
     vocab: dict[str, dict[str, int]] = field(default_factory=dict)
     eta_model: HistGradientBoostingRegressor | None = None
     residual_z: np.ndarray = field(default_factory=lambda: UNIT_Z.copy())
     late_model: HistGradientBoostingClassifier | None = None
-    calibrator: IsotonicRegression | None = None
-    eta_levels: tuple[float, float, float] = (0.1, 0.5, 0.9)  # grid levels whose dates cover 10/50/90 %
+    calibrator: LogitCalibration | None = None
+    cover_curve: np.ndarray = field(default_factory=COVER_LEVELS.copy)  # share covered by each level's date
     model_version: str = "prior"
 
     # -- serialisation -------------------------------------------------------------------------------
@@ -221,11 +275,14 @@ class RiskModel:
         ref: Outcomes,
         asof_ts: np.ndarray,
         *,
+        checks: Checks | None = None,
+        shift_ts: np.ndarray | None = None,
         final: bool = True,
     ) -> Handoff:
+        """Figures at handoff; with `checks`, moved by the drift they show at `shift_ts` (or handoff)."""
         stats, level, lane_n = lanes.lookup(arrays.lane_keys())
         recent = recent_figures(
-            ref, arrays.group_keys(), asof_ts, stats[:, LATE], self.settings.recent_half_life_days
+            ref, arrays.group_codes, asof_ts, stats[:, LATE], self.settings.recent_half_life_days
         )
         features = self._matrix(arrays, stats, level, lane_n, recent) if self.vocab else None
         q = stats[:, TRANSIT]
@@ -234,25 +291,87 @@ class RiskModel:
                 self.eta_model.predict(features)[:, None]
                 + spread_of(stats)[:, None] * self.residual_z[None, :]
             )
+        shift = np.zeros(q.shape)
+        if checks is not None and self.settings.track_drift:
+            shift = self.drift(checks, arrays, stats, asof_ts if shift_ts is None else shift_ts)
+        zero = np.zeros(len(arrays))
+        lane = survival_ratio(stats[:, TRANSIT] + shift, arrays.deadline_log, zero)
         if self.late_model is not None and features is not None:
-            p = self.late_model.predict_proba(features)[:, 1]
+            p = self.late_model.predict_proba(self.late_features(arrays, features, q, shift))[:, 1]
         else:
-            p = survival_ratio(q, arrays.deadline_log, np.zeros(len(arrays)))
+            p = survival_ratio(q + shift, arrays.deadline_log, zero)
+        scores = np.column_stack([p, lane])
         if final and self.calibrator is not None:
-            p = self.calibrator.predict(p)
-        return Handoff(stats, level, q, p, recent, features)
+            p = self.calibrator.predict(scores)
+        return Handoff(stats, level, q + shift, p, recent, features, shift, scores)
 
-    def handoff(self, arrays: ShipmentArrays) -> Handoff:
-        """Handoff figures with the model's own lane table, as of each handoff, from outcomes known then."""
-        return self._handoff(arrays, self.lanes, self.recent, arrays.shipped_ts)
+    def drift(self, checks: Checks, arrays: ShipmentArrays, stats: np.ndarray, ts: np.ndarray) -> np.ndarray:
+        """The move (log1p business days, N×grid) of each row's ETA grid that the checks known at `ts` show."""
+        z = self.residual_z
+        shift, stretch = recent_shift(checks, arrays.group_codes, ts, self.settings.drift_half_life_days, z)
+        return spread_of(stats)[:, None] * (shift[:, None] + (stretch[:, None] - 1) * z[None, :])
+
+    @staticmethod
+    def late_features(
+        arrays: ShipmentArrays, features: np.ndarray, q: np.ndarray, shift: np.ndarray
+    ) -> np.ndarray:
+        """The p_late classifier's inputs: handoff features, the drift, and the promise odds it moves."""
+        zero = np.zeros(len(arrays))
+        before = survival_ratio(q, arrays.deadline_log, zero)
+        after = survival_ratio(q + shift, arrays.deadline_log, zero)
+        middle = shift[:, shift.shape[1] // 2]
+        return np.column_stack([features, middle, after - before, after])
+
+    def handoff(self, arrays: ShipmentArrays, now_ts: np.ndarray | None = None) -> Handoff:
+        """Handoff figures with the model's own lane table from outcomes known at each handoff.
+
+        The drift correction uses the checks known at `now_ts` (default: the handoff): time passing
+        with parcels still on their way is itself evidence.
+        """
+        return self._handoff(
+            arrays, self.lanes, self.recent, arrays.shipped_ts, checks=self.checks, shift_ts=now_ts
+        )
 
     def with_outcomes(self, records: Sequence[HistoryRecord], now: datetime) -> RiskModel:
         """A copy that also knows the outcomes of `records` known at `now` (fresh recent performance).
 
         Pass the shipments of the last few weeks; predictions only use outcomes known before each handoff.
         """
-        known = outcomes_of(records, self.settings, self.lanes, now)
-        return replace(self, recent=Outcomes.concat([self.recent, known]))
+        if not records:
+            return self
+        arrays = encode_shipments([r.shipment for r in records], self.settings)
+        delivered_ts = epoch([r.delivered_at for r in records])
+        delivered_ts[delivered_ts > now.timestamp()] = np.nan
+        ok = ~np.isnan(delivered_ts)
+        log_y = np.full(len(records), np.nan)
+        log_y[ok] = np.log1p(transit_clock(arrays.select(np.flatnonzero(ok)), delivered_ts[ok]))
+        known = outcomes_from(arrays, delivered_ts, log_y, self.lanes, now.timestamp())
+        model = replace(self, recent=Outcomes.concat([self.recent, known]))
+        return model.with_checks(arrays, self.lanes, model.recent, delivered_ts, now.timestamp())
+
+    def with_checks(
+        self, arrays: ShipmentArrays, lanes: LaneTable, ref: Outcomes, delivered_ts: np.ndarray, now_ts: float
+    ) -> RiskModel:
+        """A copy that also holds the drift and dated ETA checks of these shipments known at `now_ts`."""
+        if not self.settings.track_drift:
+            return self
+        h = self._handoff(arrays, lanes, ref, arrays.shipped_ts, final=False)
+        fresh = checks_of(arrays, h.q, delivered_ts, now_ts, CHECK_LEVELS, dated=False)
+        checks = Checks.concat([self.checks, fresh])
+        given = h.q + self.drift(checks, arrays, h.stats, arrays.shipped_ts)
+        dated = checks_of(arrays, given, delivered_ts, now_ts, COVER_LEVELS, dated=True)
+        return replace(self, checks=checks, cover=Checks.concat([self.cover, dated]))
+
+    def eta_levels(self, arrays: ShipmentArrays, now_ts: np.ndarray) -> np.ndarray:
+        """Per row, the grid levels for p10 / p50 / p90: the outer ones those whose dates recently covered
+        10 and 90 % of parcels, the middle one the median (the whole-day ETA closest to most deliveries).
+        """
+        shares = np.tile(self.cover_curve, (len(arrays), 1))
+        if self.settings.track_drift:
+            half_life = self.settings.drift_half_life_days
+            shares = recent_shares(self.cover, arrays.group_codes, now_ts, half_life, self.cover_curve)[0]
+        outer = levels_for(shares, (0.1, self.settings.p90_aim))
+        return np.column_stack([outer[:, 0], np.full(len(arrays), 0.5), outer[:, 1]])
 
     # -- prediction ----------------------------------------------------------------------------------
 
@@ -266,10 +385,10 @@ class RiskModel:
             return []
         s = self.settings
         arrays = encode_shipments([x.shipment for x in snapshots], s)
-        with one_core(s):
-            h = self.handoff(arrays)
-        n = len(snapshots)
         now_ts = epoch([x.now for x in snapshots])
+        with one_core(s):
+            h = self.handoff(arrays, now_ts)
+        n = len(snapshots)
         last_ts = np.array(
             [x.now.timestamp() if x.last_event_at is None else x.last_event_at.timestamp() for x in snapshots]
         )
@@ -290,10 +409,11 @@ class RiskModel:
             q[out_for_delivery] = np.log1p(
                 today[:, None] + hours[:, :1] + spread * (np.linspace(0, 1, q.shape[1]) ** 1.0)
             )
+        levels = self.eta_levels(arrays, now_ts)
         eta_y = np.column_stack(
             [
-                np.maximum(np.expm1(conditional_quantile(q, p, e_log)), elapsed + ahead)
-                for p, ahead in zip(self.eta_levels, MIN_AHEAD, strict=False)
+                np.maximum(np.expm1(conditional_quantile(q, levels[:, k], e_log)), elapsed + ahead)
+                for k, ahead in enumerate(MIN_AHEAD)
             ]
         )
         eta_ts = clock_to_epoch(arrays, eta_y)
@@ -324,97 +444,100 @@ class RiskModel:
         alive = np.clip(not_delivered, LATE_NOT_LOST, 1) * np.where(scanned, silence, 1.0)
         p_lost = prior / (prior + (1 - prior) * alive)
 
-        return [
-            self._row(
-                snapshots[i], arrays, h, i, eta_ts[i], p_late[i], p_lost[i], dwell[i], normal_gap[i], stuck[i]
-            )
-            for i in range(n)
-        ]
+        return self._finish(
+            snapshots, arrays, h, eta_ts, p_late, p_lost, dwell, normal_gap, stuck, last_ts, now_ts
+        )
 
-    def _row(
+    def _finish(
         self,
-        snap: Snapshot,
+        snapshots: Sequence[Snapshot],
         arrays: ShipmentArrays,
         h: Handoff,
-        i: int,
         eta_ts: np.ndarray,
-        p_late: float,
-        p_lost: float,
-        dwell: float,
-        gap: float,
-        stuck: bool,
-    ) -> Prediction:
+        p_late: np.ndarray,
+        p_lost: np.ndarray,
+        dwell: np.ndarray,
+        gap: np.ndarray,
+        stuck: np.ndarray,
+        last_ts: np.ndarray,
+        now_ts: np.ndarray,
+    ) -> list[Prediction]:
+        """Carrier signals and final statuses, risk states, reasons and the Prediction objects."""
         s = self.settings
-        info = snap.shipment
-        etas = [datetime.fromtimestamp(float(t), UTC) for t in eta_ts]
-        signals = snap.signals
-        if Reason.LOST.value in signals:
-            p_lost = max(p_lost, s.carrier_lost_p)
-        if Reason.DAMAGED.value in signals:
-            p_lost = max(p_lost, s.carrier_damaged_p)
-        today = snap.now.date()
-        if snap.status is Status.DELIVERED:
-            delivered = (snap.last_event_at or snap.now).date()
-            p_late, p_lost = float(delivered > info.promised_date), 0.0
-        elif snap.status in (Status.RETURNING, Status.RETURNED, Status.EXPIRED):
-            p_late, p_lost = 1.0, 0.0
-        elif snap.status is Status.CANCELLED:
-            p_late, p_lost = 0.0, 0.0
-        state = self._state(snap, float(p_late), float(p_lost), bool(stuck))
-        km = snap.km_remaining
-        if (
-            km is None
-            and snap.status in (Status.PENDING, Status.INFO_RECEIVED)
-            and not np.isnan(arrays.distance_km[i])
-        ):
-            km = float(arrays.distance_km[i])
-        recent = h.recent.raw_lane_late[i]
-        facts = RowFacts(
-            status=snap.status,
-            signals=signals,
-            today=today,
-            promised=info.promised_date,
-            eta_p50=etas[1].date(),
-            dwell_business_days=float(dwell) if snap.last_event_at is not None else 0.0,
-            normal_gap_days=float(gap),
-            km_to_go=km,
-            recent_late_rate=None if np.isnan(recent) else float(recent),
-            usual_late_rate=float(h.stats[i, LATE]),
-            recent_half_life_days=s.recent_half_life_days,
+        status = [x.status for x in snapshots]
+        signals = [x.signals for x in snapshots]
+        kind = np.array([STATUS_KIND.get(st, 0) for st in status])
+        p_lost = np.maximum(p_lost, [s.carrier_lost_p if CARRIER_LOST in g else 0.0 for g in signals])
+        p_lost = np.maximum(p_lost, [s.carrier_damaged_p if CARRIER_DAMAGED in g else 0.0 for g in signals])
+        promised = arrays.promised_day.astype(np.int64)
+        delivered, returned, cancelled = kind == 1, kind == 2, kind == 3
+        settled = delivered | returned | cancelled
+        delivered_late = (np.floor(last_ts / DAY_S) > promised).astype(float)
+        p_late = np.select([delivered, returned, cancelled], [delivered_late, 1.0, 0.0], p_late)
+        p_lost = np.where(settled, 0.0, p_lost)
+        waiting = (kind != 4) & np.array([st is not Status.RETURNED for st in status])
+        past = np.floor(now_ts / DAY_S) > promised
+        state = np.select(
+            [
+                delivered,
+                cancelled,
+                p_lost >= s.lost_p_lost,
+                past | (p_late >= 1.0),
+                stuck & waiting,
+                p_late >= s.at_risk_p_late,
+            ],
+            [np.where(p_late >= 1.0, 3, 0), 0, 4, 3, 2, 1],
+            0,
         )
-        window = None
-        if etas[1].date() == today or snap.status is Status.OUT_FOR_DELIVERY:
-            day = datetime.combine(etas[1].date(), datetime.min.time(), UTC)
-            start = max(day + timedelta(days=float(h.stats[i, HOUR_P10])), snap.now)
-            end = max(day + timedelta(days=float(h.stats[i, HOUR_P90])), start + timedelta(hours=1))
-            window = (start, end)
-        return Prediction(
-            shipment_id=info.shipment_id,
-            eta_p10=etas[0],
-            eta_p50=etas[1],
-            eta_p90=etas[2],
-            window=window,
-            p_late=round(float(p_late), 4),
-            p_lost=round(float(p_lost), 4),
-            risk_state=state,
-            details=explain(facts),
-            fallback_level=LEVELS[h.level[i]] if h.level[i] < len(LEVELS) else Level.PRIOR,
-            computed_at=snap.now,
-            model_version=self.model_version,
-        )
-
-    def _state(self, snap: Snapshot, p_late: float, p_lost: float, stuck: bool) -> RiskState:
-        s = self.settings
-        if snap.status is Status.DELIVERED:
-            return RiskState.LATE if p_late >= 1.0 else RiskState.ON_TRACK
-        if snap.status is Status.CANCELLED:
-            return RiskState.ON_TRACK
-        if p_lost >= s.lost_p_lost:
-            return RiskState.LOST
-        if snap.now.date() > snap.shipment.promised_date or p_late >= 1.0:
-            return RiskState.LATE
-        if stuck and snap.status not in (Status.AVAILABLE_FOR_PICKUP, Status.RETURNED):
-            return RiskState.STUCK
-        if p_late >= s.at_risk_p_late:
-            return RiskState.AT_RISK
-        return RiskState.ON_TRACK
+        t10, t50, t90 = (eta_ts[:, k].tolist() for k in range(3))
+        p_late_r, p_lost_r = np.round(p_late, 4).tolist(), np.round(p_lost, 4).tolist()
+        levels = [LEVEL_OF[k] for k in h.level.tolist()]
+        stamp = datetime.fromtimestamp
+        out = []
+        # Plain Python values for the per-row loop (numpy scalars are slow to index one by one).
+        dwell_l, gap_l, usual_l = dwell.tolist(), gap.tolist(), h.stats[:, LATE].tolist()
+        km_l = np.where(np.isnan(arrays.distance_km), -1.0, arrays.distance_km).tolist()
+        recent_l = np.where(np.isnan(h.recent.raw_lane_late), -1.0, h.recent.raw_lane_late).tolist()
+        for i, snap in enumerate(snapshots):
+            info = snap.shipment
+            e10, e50, e90 = stamp(t10[i], UTC), stamp(t50[i], UTC), stamp(t90[i], UTC)
+            today, eta_day = snap.now.date(), e50.date()
+            km = snap.km_remaining
+            if km is None and km_l[i] >= 0 and status[i] in (Status.PENDING, Status.INFO_RECEIVED):
+                km = km_l[i]
+            facts = RowFacts(
+                status=status[i],
+                signals=signals[i],
+                today=today,
+                promised=info.promised_date,
+                eta_p50=eta_day,
+                dwell_business_days=dwell_l[i] if snap.last_event_at is not None else 0.0,
+                normal_gap_days=gap_l[i],
+                km_to_go=km,
+                recent_late_rate=None if recent_l[i] < 0 else recent_l[i],
+                usual_late_rate=usual_l[i],
+                recent_half_life_days=s.recent_half_life_days,
+            )
+            window = None
+            if eta_day == today or status[i] is Status.OUT_FOR_DELIVERY:
+                day = datetime.combine(eta_day, datetime.min.time(), UTC)
+                start = max(day + timedelta(days=float(h.stats[i, HOUR_P10])), snap.now)
+                end = max(day + timedelta(days=float(h.stats[i, HOUR_P90])), start + timedelta(hours=1))
+                window = (start, end)
+            out.append(
+                Prediction(
+                    shipment_id=info.shipment_id,
+                    eta_p10=e10,
+                    eta_p50=e50,
+                    eta_p90=e90,
+                    window=window,
+                    p_late=p_late_r[i],
+                    p_lost=p_lost_r[i],
+                    risk_state=STATES[state[i]],
+                    details=explain(facts),
+                    fallback_level=levels[i],
+                    computed_at=snap.now,
+                    model_version=self.model_version,
+                )
+            )
+        return out

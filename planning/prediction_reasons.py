@@ -7,6 +7,10 @@ from datetime import date
 
 from carriers.model import Reason, Status
 
+CARRIER_LOST, CARRIER_DAMAGED, CUSTOMS = Reason.LOST.value, Reason.DAMAGED.value, Reason.CUSTOMS.value
+DELAYS = frozenset({Reason.CARRIER_DELAY.value, Reason.WEATHER.value})
+RETURNING = (Status.RETURNING, Status.RETURNED)
+
 
 @dataclass(frozen=True)
 class RiskReason:
@@ -45,11 +49,11 @@ def _every(gap: float) -> str:
 def explain(f: RowFacts) -> tuple[RiskReason, ...]:
     """The reasons that apply, most important first."""
     out: list[RiskReason] = []
-    if f.status in (Status.RETURNING, Status.RETURNED):
+    if f.status in RETURNING:
         out.append(RiskReason("returning", "parcel is being returned to the sender"))
-    if Reason.LOST.value in f.signals:
+    if CARRIER_LOST in f.signals:
         out.append(RiskReason("carrier_lost", "carrier reports the parcel lost"))
-    if Reason.DAMAGED.value in f.signals:
+    if CARRIER_DAMAGED in f.signals:
         out.append(RiskReason("carrier_damaged", "carrier reports the parcel damaged"))
     if f.today > f.promised:
         out.append(
@@ -68,9 +72,9 @@ def explain(f: RowFacts) -> tuple[RiskReason, ...]:
         out.append(
             RiskReason("no_scan", text, (("days", days), ("normal_days", round(f.normal_gap_days, 1))))
         )
-    if f.signals & {Reason.CARRIER_DELAY.value, Reason.WEATHER.value}:
+    if f.signals & DELAYS:
         out.append(RiskReason("carrier_delay", "carrier delay event"))
-    if Reason.CUSTOMS.value in f.signals:
+    if CUSTOMS in f.signals:
         out.append(RiskReason("customs", "customs hold"))
     if f.status is Status.FAILED_ATTEMPT:
         out.append(RiskReason("failed_attempt", "delivery attempt failed"))

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 
 import numpy as np
 
-from planning.prediction_data import HistoryRecord, RiskSettings
 from planning.prediction_distribution import quantile
 from planning.prediction_features import (
     DAY_S,
+    GroupCodes,
     ShipmentArrays,
     clock_to_epoch,
-    encode_shipments,
-    epoch,
-    index_keys,
-    transit_clock,
 )
 from planning.prediction_lanes import TRANSIT, LaneTable
 
@@ -90,6 +84,8 @@ def decayed_sums(
         q = np.flatnonzero(block == b)
         base = t0 + b * window
         inside = (t > base - window) & (t < base + window)
+        if not inside.any():
+            continue  # nothing known in reach of this block: its sums stay zero
         w = np.where(inside, np.exp2((t - base) / half_life_s), 0.0)
         csum = np.vstack([np.zeros((1, v.shape[1])), np.cumsum(w[:, None] * v, axis=0)])
         hi = np.searchsorted(axis, keys[q] * stride + (ts[q] - t0), side="right")
@@ -111,21 +107,21 @@ class RecentFigures:
 def _rate(
     ref_k: np.ndarray, when: np.ndarray, value: np.ndarray, query: tuple[np.ndarray, np.ndarray], h: float
 ) -> np.ndarray:
-    known = ~np.isnan(when)
+    known = ~np.isnan(when) & (ref_k >= 0)
     ones = np.ones(int(known.sum()))
     return decayed_sums(ref_k[known], when[known], np.column_stack([ones, value[known]]), *query, h)
 
 
 def recent_figures(
-    ref: Outcomes, keys: dict[str, np.ndarray], ts: np.ndarray, usual_late: np.ndarray, half_life_days: float
+    ref: Outcomes, keys: GroupCodes, ts: np.ndarray, usual_late: np.ndarray, half_life_days: float
 ) -> RecentFigures:
     """Recent late rate, slowness and transit drift at each query row's instant `ts`, from what was known."""
     h = half_life_days * DAY_S
     out: RecentFigures = RecentFigures({}, {}, {}, np.full(len(ts), np.nan))
     parents = {"late": usual_late, "slow": np.full(len(ts), 0.5), "drift": np.zeros(len(ts))}
     for level in LEVELS:
-        ref_k, query_k = index_keys(ref.keys[level], keys[level])
-        query = (query_k, ts)
+        ref_k = keys.lookup(level, ref.keys[level])
+        query = (keys.codes[level], ts)
         sums = {
             "late": _rate(ref_k, ref.late_ts, ref.late, query, h),
             "slow": _rate(ref_k, ref.slow_ts, ref.slow, query, h),
@@ -160,7 +156,7 @@ def outcomes_from(
     slow_ts[slow_ts > now_ts] = np.nan
     rows = np.flatnonzero(~np.isnan(late_ts) | ~np.isnan(slow_ts))
     return Outcomes(
-        {k: v[rows] for k, v in arrays.group_keys().items()},
+        {k: v[rows] for k, v in arrays.groups.items()},
         late_ts[rows],
         late[rows].astype(float),
         slow_ts[rows],
@@ -168,18 +164,6 @@ def outcomes_from(
         delivered_ts[rows],
         (log_transit - usual)[rows],
     )
-
-
-def outcomes_of(
-    records: Sequence[HistoryRecord], settings: RiskSettings, lanes: LaneTable, now: datetime
-) -> Outcomes:
-    """The outcomes of history records known at `now`."""
-    arrays = encode_shipments([r.shipment for r in records], settings)
-    delivered_ts = epoch([r.delivered_at for r in records])
-    ok = ~np.isnan(delivered_ts)
-    log_y = np.full(len(records), np.nan)
-    log_y[ok] = np.log1p(transit_clock(arrays.select(np.flatnonzero(ok)), delivered_ts[ok]))
-    return outcomes_from(arrays, delivered_ts, log_y, lanes, now.timestamp())
 
 
 def no_outcomes() -> Outcomes:

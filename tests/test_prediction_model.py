@@ -21,6 +21,7 @@ from planning.prediction import (
     train,
 )
 from planning.prediction_data import Place, ShipmentInfo
+from planning.prediction_model import FORMAT_VERSION
 
 SPLIT = datetime(2023, 8, 15, tzinfo=UTC)
 
@@ -171,6 +172,33 @@ def test_model_bytes_round_trip_and_version_guard(model):
     again = RiskModel.from_bytes(blob)
     assert again.predict(snap) == model.predict(snap)
     with pytest.raises(ModelFormatError):
-        RiskModel.from_bytes(blob.replace(b"LEVERANSE-RISK2:", b"LEVERANSE-RISK9:", 1))
+        RiskModel.from_bytes(
+            blob.replace(f"LEVERANSE-RISK{FORMAT_VERSION}:".encode(), b"LEVERANSE-RISK999:", 1)
+        )
     with pytest.raises(ModelFormatError):
         RiskModel.from_bytes(b"garbage")
+
+
+def test_parcels_still_travelling_past_their_eta_move_new_etas_later(model):
+    """Censored evidence: a week of parcels on one lane not delivered yet is known to be slow already."""
+    now = datetime(2024, 3, 4, 11, tzinfo=UTC)
+    stalled = [
+        HistoryRecord(
+            replace(
+                make_info(),
+                shipment_id=f"T{i}",
+                ordered_at=now - timedelta(days=8, hours=i),
+                shipped_at=now - timedelta(days=8, hours=i - 1),
+                promised_date=date(2024, 3, 8),
+            ),
+            None,
+        )
+        for i in range(60)
+    ]
+    snap = Snapshot(make_info(promised_date=date(2024, 3, 5)), now=now)
+    before = model.predict(snap)
+    after = model.with_outcomes(stalled, now).predict(snap)
+    assert after.eta_p50 > before.eta_p50 and after.eta_p90 > before.eta_p90
+    assert after.p_late > before.p_late + 0.1
+    other_lane = Snapshot(make_info(carrier="dhl", service="parcel", shipment_id="X2"), now=now)
+    assert model.with_outcomes(stalled, now).predict(other_lane) == model.predict(other_lane)

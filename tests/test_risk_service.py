@@ -18,12 +18,12 @@ from tests.conftest import make_shipment, make_shop
 SHIPPED = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
 
 
-def _scanned(shop, number: str, **overrides):
+def _scanned(shop, number: str, shipped_at: datetime = SHIPPED, **overrides):
     shipment = make_shipment(
         shop,
         tracking_number=number,
-        shipped_at=SHIPPED,
-        promised_date=date(2026, 11, 19),
+        shipped_at=shipped_at,
+        promised_date=(shipped_at + timedelta(days=3)).date(),
         origin_country="NO",
         origin_postcode="0150",
         destination_country="NO",
@@ -31,7 +31,7 @@ def _scanned(shop, number: str, **overrides):
         **overrides,
     )
     event = TrackingEvent(
-        occurred_at=SHIPPED + timedelta(hours=2), status=Status.IN_TRANSIT, carrier_code="HANDED_IN"
+        occurred_at=shipped_at + timedelta(hours=2), status=Status.IN_TRANSIT, carrier_code="HANDED_IN"
     )
     apply_update(shipment, TrackingUpdate("bring", number, Status.IN_TRANSIT, events=(event,)), source="poll")
     db.session.commit()
@@ -130,3 +130,30 @@ def test_retraining_waits_for_enough_history_then_versions_a_model(app) -> None:
     assert db.session.scalars(select(RiskModelRecord)).all() == [record]
     assert current_model() is not prior
     assert current_model().n_train == 60
+
+
+def test_recent_slowness_moves_predictions_before_any_retraining(app) -> None:
+    """A week of parcels still travelling on a lane makes the next parcel's ETA later."""
+    from app.risk import rescore_active_shipments
+
+    shop, _ = make_shop()
+    now = SHIPPED + timedelta(days=9)
+    probe = _scanned(shop, "PROBE", shipped_at=now - timedelta(hours=3))
+    rescore([probe], now=now)
+    calm_p50 = probe.eta_p50
+    for index in range(40):
+        shipped = now - timedelta(days=2 + index % 6, hours=index)
+        make_shipment(
+            shop,
+            tracking_number=f"SLOW{index}",
+            status="in_transit",
+            shipped_at=shipped,
+            promised_date=(shipped + timedelta(days=1)).date(),
+            origin_country="NO",
+            origin_postcode="0150",
+            destination_country="NO",
+            destination_postcode="5003",
+        )
+    rescore_active_shipments(now=now)
+    db.session.refresh(probe)
+    assert probe.eta_p50 > calm_p50
