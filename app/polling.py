@@ -45,8 +45,8 @@ def normalise_number(number: str) -> str:
     return "".join(number.split()).upper()
 
 
-def claim_due_shipments(carrier: str, limit: int, now: datetime) -> list[int]:
-    """Lease up to `limit` due shipments of one carrier so that no other worker polls them meanwhile.
+def claim_due_shipments(carrier: str, limit: int, now: datetime) -> list[tuple[int, str]]:
+    """Lease up to `limit` due shipments of one carrier (their ids and numbers) so no other worker polls them.
 
     One UPDATE … WHERE id IN (SELECT … LIMIT n [FOR UPDATE SKIP LOCKED]) RETURNING id: atomic on
     SQLite (one writer at a time) and, on PostgreSQL, concurrent workers skip each other's rows.
@@ -64,12 +64,12 @@ def claim_due_shipments(carrier: str, limit: int, now: datetime) -> list[int]:
         update(Shipment)
         .where(Shipment.id.in_(due.scalar_subquery()))
         .values(next_poll_at=lease_until)
-        .returning(Shipment.id)
+        .returning(Shipment.id, Shipment.tracking_number)
         .execution_options(synchronize_session=False)
     )
-    ids = list(db.session.scalars(claim))
+    claimed = [(row.id, row.tracking_number) for row in db.session.execute(claim)]
     db.session.commit()
-    return ids
+    return claimed
 
 
 def due_carriers(now: datetime) -> list[str]:
@@ -106,14 +106,9 @@ def poll_due_shipments(now: datetime | None = None) -> PollStats:
     for carrier in due_carriers(now):
         if carrier not in config["CARRIERS"]:
             continue
-        ids = claim_due_shipments(carrier, budget, now)
-        budget -= len(ids)
-        numbers = sorted(
-            {
-                normalise_number(n)
-                for n in db.session.scalars(select(Shipment.tracking_number).where(Shipment.id.in_(ids)))
-            }
-        )
+        claimed = claim_due_shipments(carrier, budget, now)
+        budget -= len(claimed)
+        numbers = sorted({normalise_number(number) for _, number in claimed})
         client = get_carrier(carrier)
         work.extend((carrier, batch) for batch in _chunks(numbers, client.batch_size))
         if budget <= 0:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 
 from sqlalchemy import select
@@ -59,6 +60,21 @@ def _shipment_values(data: dict) -> dict:
     return values
 
 
+def _registered(shop_id: int, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Shipment]:
+    """The shop's shipments among `keys` (carrier, number), one query per carrier."""
+    numbers: dict[str, set[str]] = defaultdict(set)
+    for carrier, number in keys:
+        numbers[carrier].add(number)
+    found: dict[tuple[str, str], Shipment] = {}
+    for carrier, wanted in numbers.items():
+        query = select(Shipment).where(
+            Shipment.shop_id == shop_id, Shipment.carrier == carrier, Shipment.tracking_number.in_(wanted)
+        )
+        for shipment in db.session.scalars(query):
+            found[(shipment.carrier, shipment.tracking_number)] = shipment
+    return found
+
+
 def register_shipments(shop: Shop, items: Sequence[dict]) -> list[tuple[Shipment, bool]]:
     """Create (or return the existing) shipment for each item; validates all before writing any."""
     carriers = [
@@ -67,14 +83,11 @@ def register_shipments(shop: Shop, items: Sequence[dict]) -> list[tuple[Shipment
     ]
     now = utcnow()
     results: list[tuple[Shipment, bool]] = []
-    seen: dict[tuple[str, str], Shipment] = {}
-    for item, carrier in zip(items, carriers, strict=True):
-        key = (carrier, item["tracking_number"])
-        shipment = seen.get(key) or db.session.scalar(
-            select(Shipment).where(
-                Shipment.shop_id == shop.id, Shipment.carrier == carrier, Shipment.tracking_number == key[1]
-            )
-        )
+    keys = [(carrier, item["tracking_number"]) for item, carrier in zip(items, carriers, strict=True)]
+    seen = _registered(shop.id, keys)
+    for item, key in zip(items, keys, strict=True):
+        carrier = key[0]
+        shipment = seen.get(key)
         created = shipment is None
         if created:
             shipment = Shipment(

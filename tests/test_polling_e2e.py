@@ -248,6 +248,6 @@ def test_concurrent_workers_never_claim_the_same_shipment(app) -> None:
         thread.start()
     for thread in threads:
         thread.join()
-    everything = [shipment_id for mine in claimed for shipment_id in mine]
+    everything = [shipment_id for mine in claimed for shipment_id, _ in mine]
     assert len(everything) == 60
     assert len(set(everything)) == 60
