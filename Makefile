@@ -4,12 +4,14 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench translations clean
+.PHONY: run test lint format bench translations lock clean
 
-$(STAMP): pyproject.toml
+# A fresh machine installs exactly the versions in requirements.lock (`make lock` refreshes it).
+$(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
 run: $(STAMP)
@@ -33,6 +35,11 @@ translations: $(STAMP)  ## extract, update and compile the tracking page's catal
 	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location --project Leveranse -o app/translations/messages.pot .
 	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --no-location
 	$(BIN)/pybabel compile -d app/translations
+
+lock:  ## re-resolve the newest versions pyproject.toml allows, then run the tests before committing
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet --upgrade pip && .lock-venv/bin/pip install --quiet '.[dev]'
+	.lock-venv/bin/pip freeze --exclude leveranse > requirements.lock && rm -rf .lock-venv
 
 clean:
 	rm -rf $(VENV) instance

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 from flask import Flask
@@ -17,13 +16,13 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
     app = Flask(__name__)
     app.config.from_object(config_class)
     app.config.update(overrides)
-    logging.basicConfig(
-        level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
-    from app import database  # noqa: F401  (engine pragmas)
-    from app.extensions import api, csrf, db, limiter, login_manager, migrate
+    from app import (
+        database,  # noqa: F401  (engine pragmas)
+        models,  # noqa: F401  (tables must be known to Alembic)
+    )
+    from app.extensions import api, babel, csrf, db, limiter, login_manager, migrate
+    from app.web import tracking
 
     _ensure_sqlite_folder(app)
     db.init_app(app)
@@ -33,38 +32,19 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "staff_auth.login"
-
-    from app import models  # noqa: F401  (tables must be known to Alembic)
-    from app.api import errors, notifications, shipments
-    from app.web import health, outbox, staff, staff_auth, unsubscribe, webhooks
-
-    api.register_blueprint(shipments.bp)
-    csrf.exempt(shipments.bp)
-    api.register_blueprint(notifications.bp)
-    csrf.exempt(notifications.bp)
-    csrf.exempt(unsubscribe.bp)  # RFC 8058 one-click POSTs come from mail providers; the token authorises
-    from app.api import delivery, fleet
-    from app.web import routes
-
-    api.register_blueprint(delivery.bp)
-    csrf.exempt(delivery.bp)
-    api.register_blueprint(fleet.bp)
-    csrf.exempt(fleet.bp)
-    app.register_blueprint(routes.bp)
-    csrf.exempt(webhooks.bp)
-    errors.register(app)
-    for blueprint in (health.bp, webhooks.bp, staff_auth.bp, staff.bp, outbox.bp, unsubscribe.bp):
-        app.register_blueprint(blueprint)
-
-    from app.extensions import babel
-    from app.web import tracking
-
     babel.init_app(app, locale_selector=tracking.select_locale, timezone_selector=tracking.select_timezone)
-    app.register_blueprint(tracking.bp)
 
-    from app.notify import connect_signals
+    from app.api import errors
+    from app.blueprints import API_BLUEPRINTS, CSRF_EXEMPT_WEB_BLUEPRINTS, WEB_BLUEPRINTS
 
-    connect_signals()
+    for blueprint in API_BLUEPRINTS:
+        api.register_blueprint(blueprint)
+        csrf.exempt(blueprint)  # API keys authenticate, not cookies
+    for blueprint in WEB_BLUEPRINTS:
+        app.register_blueprint(blueprint)
+    for blueprint in CSRF_EXEMPT_WEB_BLUEPRINTS:
+        csrf.exempt(blueprint)
+    errors.register(app)
 
     from app.cli import register_commands
 

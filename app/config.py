@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from carriers.registry import CARRIERS as POLLED_CARRIERS
+
 INSTANCE_DIR = Path(os.environ.get("LEVERANSE_INSTANCE_DIR", Path.cwd() / "instance"))
 
 
@@ -24,7 +26,7 @@ def _env_bool(name: str, default: bool) -> bool:
     return _env(name, "1" if default else "0").lower() in {"1", "true", "yes", "on"}
 
 
-CARRIER_CODES = ("bring", "postnord", "dhl", "ups", "fedex", "usps", "gls", "thailandpost")
+CARRIER_CODES = tuple(POLLED_CARRIERS)
 CREDENTIAL_NAMES = ("api_uid", "api_key", "client_id", "client_secret")
 
 

@@ -26,9 +26,9 @@ DAYS, VANS, STOPS = 5, 10, 300
 
 def seed(app) -> tuple[str, int]:
     """A shop with 10 vans and 5 open days of 300 confirmed stops each; returns its API key and days asked."""
-    from app.demo_fleet import create_fleet, seed_bookings
+    from app.delivery.depot_days import closed_reason, local_today
+    from app.demo.fleet import create_fleet, seed_bookings
     from app.extensions import db
-    from app.fleet import closed_reason, local_today
     from app.models import ApiKey, Shop
     from app.models.types import utcnow
 

@@ -32,11 +32,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app import create_app  # noqa: E402
 from app.config import TestConfig  # noqa: E402
 from app.extensions import db  # noqa: E402
-from app.ingest import apply_update  # noqa: E402
 from app.models import Notification, Shipment, Shop, WebhookEndpoint  # noqa: E402
 from app.models.types import utcnow  # noqa: E402
-from app.notify import Change, queue_change, shop_settings  # noqa: E402
-from app.outbox import dispatch_due  # noqa: E402
+from app.notify.dispatch import dispatch_due  # noqa: E402
+from app.notify.enqueue import Change, queue_change
+from app.notify.settings import shop_settings  # noqa: E402
+from app.tracking.updates import process_updates  # noqa: E402
 from carriers.model import Status, TrackingEvent, TrackingUpdate  # noqa: E402
 from notifications.model import Trigger  # noqa: E402
 from notifications.webhook_sandbox import WebhookSandbox  # noqa: E402
@@ -162,7 +163,7 @@ def end_to_end(app, sink: Sink, shop: Shop, count: int) -> None:
             db.session.flush()
             scan = TrackingEvent(utcnow(), Status.OUT_FOR_DELIVERY, "OUT", "Out for delivery", "OSLO")
             update = TrackingUpdate("bring", shipment.tracking_number, Status.OUT_FOR_DELIVERY, (scan,))
-            apply_update(shipment, update, source="webhook")
+            process_updates([(shipment, update)], source="webhook")
             db.session.commit()
             committed[email] = time.time()
         deadline = time.time() + 10

@@ -57,7 +57,7 @@ def throughput(count: int) -> dict:
     from app.config import Config
     from app.extensions import db
     from app.models import Shipment, Shop
-    from app.polling import poll_due_shipments
+    from app.tracking.polling import poll_due_shipments
 
     parent, child = multiprocessing.Pipe()
     sandbox = multiprocessing.get_context("spawn").Process(target=_serve_sandbox, args=(child,), daemon=True)

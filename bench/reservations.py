@@ -23,9 +23,9 @@ CAPACITY = 5
 
 def seed(app) -> tuple[str, dict]:
     """A shop whose slots take 5 deliveries; returns its key and the hold request for the contested slot."""
-    from app.demo_fleet import create_fleet
+    from app.delivery.depot_days import closed_reason, local_today
+    from app.demo.fleet import create_fleet
     from app.extensions import db
-    from app.fleet import closed_reason, local_today
     from app.models import ApiKey, Shop
     from app.models.types import utcnow
 

@@ -15,6 +15,7 @@ from carriers.auth import OAuth2ClientCredentials, TokenAuth
 from carriers.errors import CarrierAuthError, TrackingFailure, TrackingNotFound
 from carriers.http import HttpClient
 from carriers.model import TrackingUpdate
+from carriers.numbers import normalise_number
 
 Result = TrackingUpdate | TrackingFailure
 
@@ -35,13 +36,14 @@ class CarrierSettings:
 
 def same_number(a: str, b: str) -> bool:
     """Carriers echo numbers with other spacing or case than we sent."""
-    return "".join(a.split()).upper() == "".join(b.split()).upper()
+    return normalise_number(a) == normalise_number(b)
 
 
 class Carrier(ABC):
     """Base of the `<Name>Carrier` clients: subclasses build the real request in `fetch`."""
 
     code: ClassVar[str]
+    display_name: ClassVar[str]
     default_base_url: ClassVar[str]
     batch_size: ClassVar[int] = 1
     default_rate_per_second: ClassVar[float] = 5.0

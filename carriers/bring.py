@@ -169,6 +169,7 @@ class BringCarrier(Carrier):
     """Mybring tracking: `GET /tracking/api/v2/tracking.json?q=…` with the Mybring API headers."""
 
     code = CODE
+    display_name = "Bring"
     default_base_url = DEFAULT_BASE_URL
     batch_size = 1
     default_rate_per_second = 5.0

@@ -138,6 +138,7 @@ class DhlCarrier(Carrier):
     """`GET /track/shipments?trackingNumber=…` with header `DHL-API-Key`; 1 call/s on the starter plan."""
 
     code = CODE
+    display_name = "DHL"
     default_base_url = DEFAULT_BASE_URL
     batch_size = 1
     default_rate_per_second = 1.0

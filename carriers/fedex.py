@@ -193,6 +193,7 @@ class FedexCarrier(OAuthCarrier):
     """`POST /track/v1/trackingnumbers` with up to 30 `trackingInfo` entries and a bearer token."""
 
     code = CODE
+    display_name = "FedEx"
     default_base_url = DEFAULT_BASE_URL
     batch_size = 30
     default_rate_per_second = 5.0

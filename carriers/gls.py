@@ -150,6 +150,7 @@ class GlsCarrier(OAuthCarrier):
     """`GET /track-and-trace-v1/tracking/simple/trackids/{n1,n2,…}` with a bearer token."""
 
     code = CODE
+    display_name = "GLS"
     default_base_url = DEFAULT_BASE_URL
     batch_size = 10
     default_rate_per_second = 5.0

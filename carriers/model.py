@@ -28,6 +28,7 @@ class Status(StrEnum):
 
 
 TERMINAL_STATUSES = frozenset({Status.DELIVERED, Status.RETURNED, Status.CANCELLED, Status.EXPIRED})
+ACTIVE_STATUSES = frozenset(Status) - TERMINAL_STATUSES
 
 
 class Reason(StrEnum):

@@ -78,9 +78,14 @@ def _rules(number: str) -> list[tuple[str, int]]:
     return found
 
 
+def normalise_number(number: str) -> str:
+    """A tracking number as we store and compare it: no whitespace, upper case."""
+    return "".join(number.split()).upper()
+
+
 def detect_carriers(tracking_number: str) -> list[str]:
     """Candidate carriers for a number, best first (empty when no format matches)."""
-    number = "".join(tracking_number.split()).upper()
+    number = normalise_number(tracking_number)
     ranked = sorted(_rules(number), key=lambda pair: -pair[1])
     return list(dict.fromkeys(carrier for carrier, _ in ranked))
 

@@ -146,6 +146,7 @@ class PostNordCarrier(Carrier):
     """`GET /rest/shipment/v5/trackandtrace/findByIdentifier.json?id=…&locale=…&apikey=…`."""
 
     code = CODE
+    display_name = "PostNord"
     default_base_url = DEFAULT_BASE_URL
     batch_size = 1
     default_rate_per_second = 5.0

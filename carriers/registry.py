@@ -19,6 +19,8 @@ CARRIERS: dict[str, type[Carrier]] = {
     "thailandpost": thailandpost.ThailandPostCarrier,
 }
 
+DISPLAY_NAMES: dict[str, str] = {code: carrier.display_name for code, carrier in CARRIERS.items()}
+
 WEBHOOKS: dict[str, ModuleType] = {"easypost": easypost, "aftership": aftership}
 
 PARSERS: dict[str, Callable[[bytes | str], list[Result]]] = {

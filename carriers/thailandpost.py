@@ -102,6 +102,7 @@ class ThailandPostCarrier(Carrier):
     """Token from `/post/api/v1/authenticate/token`, then `POST /post/api/v1/track` (15 calls / 3 s)."""
 
     code = CODE
+    display_name = "Thailand Post"
     default_base_url = DEFAULT_BASE_URL
     batch_size = 1000
     default_rate_per_second = 5.0

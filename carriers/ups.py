@@ -183,6 +183,7 @@ class UpsCarrier(OAuthCarrier):
     """`GET /api/track/v1/details/{inquiryNumber}` with a bearer token and the required transId headers."""
 
     code = CODE
+    display_name = "UPS"
     default_base_url = DEFAULT_BASE_URL
     batch_size = 1
     default_rate_per_second = 5.0

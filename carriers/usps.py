@@ -112,6 +112,7 @@ class UspsCarrier(OAuthCarrier):
     """`GET /tracking/v3/tracking/{number}?expand=DETAIL` with a bearer token from `/oauth2/v3/token`."""
 
     code = CODE
+    display_name = "USPS"
     default_base_url = DEFAULT_BASE_URL
     batch_size = 1
     default_rate_per_second = 1.0

@@ -12,9 +12,9 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-MINUTE, HOUR = timedelta(minutes=1), timedelta(hours=1)
+from carriers.model import TERMINAL_STATUSES
 
-TERMINAL = frozenset({"delivered", "returned", "cancelled", "expired"})
+MINUTE, HOUR = timedelta(minutes=1), timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ def poll_interval(state: PollState, now: datetime, policy: PollPolicy = PollPoli
         return _backoff(policy.not_found_first, policy.not_found_max, state.poll_failures)
     if state.poll_failures:
         return _backoff(policy.error_first, policy.error_max, state.poll_failures - 1)
-    if state.status in TERMINAL:
+    if state.status in TERMINAL_STATUSES:
         since = now - state.status_changed_at if state.status_changed_at else policy.terminal_grace
         return policy.terminal_recheck if since < policy.terminal_grace else None
     interval = min(_candidates(state, now, policy))

@@ -9,7 +9,7 @@ import sys
 
 from app import create_app
 from app.config import TestConfig
-from app.outbox import dispatch_due
+from app.notify.dispatch import dispatch_due
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ from app.config import TestConfig
 from app.extensions import db, limiter
 from app.models import Role, StaffUser, TrackingEvent
 from app.models.types import utcnow
-from app.notification_settings import tracking_token
+from app.notify.links import tracking_token
 from tests.conftest import make_shipment, make_shop
 
 CHROMIUM = Path("/usr/bin/chromium")

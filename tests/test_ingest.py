@@ -7,9 +7,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.ingest import apply_update, event_content_hash, select_update
 from app.models import TrackingEvent as EventRow
-from app.signals import shipment_status_changed
+from app.tracking.ingest import IngestResult, event_content_hash, select_update, store_updates
 from carriers.model import Reason, Status, TrackingEvent, TrackingUpdate
 from tests.conftest import make_shipment, make_shop
 
@@ -37,6 +36,10 @@ def _update(status: Status, *events: TrackingEvent, **extra) -> TrackingUpdate:
     return TrackingUpdate(
         carrier="bring", tracking_number="70438101015432113", status=status, events=events, **extra
     )
+
+
+def apply_update(shipment, update: TrackingUpdate, *, source: str) -> IngestResult:
+    return store_updates([(shipment, update)], source=source)[0]
 
 
 def _event_count() -> int:
@@ -117,18 +120,13 @@ def test_delivered_then_moved_reopens_the_shipment(app) -> None:
     assert (shipment.status, shipment.reason, shipment.delivered_at) == ("exception", "address_problem", None)
 
 
-def test_status_change_is_announced_once(app) -> None:
+def test_status_change_is_reported_once(app) -> None:
     shop, _ = make_shop()
     shipment = make_shipment(shop)
-    seen = []
-
-    def listener(sender, previous_status, source):
-        seen.append((sender.id, previous_status, source))
-
-    with shipment_status_changed.connected_to(listener):
-        apply_update(shipment, _update(Status.IN_TRANSIT, HANDED_IN), source="poll")
-        apply_update(shipment, _update(Status.IN_TRANSIT, HANDED_IN, TERMINAL), source="poll")
-    assert seen == [(shipment.id, "pending", "poll")]
+    first = apply_update(shipment, _update(Status.IN_TRANSIT, HANDED_IN), source="poll")
+    second = apply_update(shipment, _update(Status.IN_TRANSIT, HANDED_IN, TERMINAL), source="poll")
+    assert (first.status_changed, first.previous_status) == (True, "pending")
+    assert (second.status_changed, second.new_events) == (False, 1)
 
 
 def test_several_shipments_behind_one_number_follow_carrier_ref_or_the_most_recent(app) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Notification, WebhookEndpoint
-from app.notify import Change, queue_change
+from app.notify.enqueue import Change, queue_change
 from notifications.model import Trigger
 from notifications.webhook_sandbox import Scripted, WebhookSandbox
 from tests.conftest import make_shipment
@@ -87,7 +87,7 @@ def test_deliveries_list_and_replay_of_a_dead_letter(client, auth, shop_key, rec
     receiver.fail_next(Scripted(400))
     queue_change(shipment, Change(Trigger.SHIPPED, "1", {}))
     db.session.commit()
-    from app.outbox import dispatch_due
+    from app.notify.dispatch import dispatch_due
 
     assert dispatch_due().dead == 1
     page = client.get(

@@ -8,7 +8,6 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.ingest import apply_update
 from app.models import (
     CustomerPreference,
     Notification,
@@ -16,8 +15,11 @@ from app.models import (
     Unsubscribe,
     WebhookEndpoint,
 )
-from app.notify import Change, queue_change, scan_time_triggers
-from app.signals import risk_state_changed
+from app.models.types import utcnow
+from app.notify.enqueue import Change, queue_change
+from app.notify.time_triggers import scan_time_triggers
+from app.notify.triggers import queue_tracking_changes
+from app.tracking.updates import process_updates
 from carriers.model import Reason, Status, TrackingEvent, TrackingUpdate
 from notifications.model import Trigger
 from notifications.render import LANGUAGES
@@ -68,12 +70,12 @@ def shipment(app):
 
 
 def test_status_change_writes_one_row_in_the_ingest_transaction(shipment) -> None:
-    apply_update(shipment, _update(Status.IN_TRANSIT, HANDED_IN), source="poll")
+    process_updates([(shipment, _update(Status.IN_TRANSIT, HANDED_IN))], source="poll")
     db.session.rollback()
     assert _rows() == []
 
-    apply_update(shipment, _update(Status.IN_TRANSIT, HANDED_IN), source="poll")
-    apply_update(shipment, _update(Status.IN_TRANSIT, HANDED_IN), source="poll")
+    process_updates([(shipment, _update(Status.IN_TRANSIT, HANDED_IN))], source="poll")
+    process_updates([(shipment, _update(Status.IN_TRANSIT, HANDED_IN))], source="poll")
     db.session.commit()
     key = f"s{shipment.id}:shipped:1:email"
     assert _rows() == [(key, "email", "pending")]
@@ -91,7 +93,7 @@ def test_a_backlog_collapses_to_the_latest_status(shipment) -> None:
         _update(Status.FAILED_ATTEMPT, HANDED_IN, OUT, FAILED),
         _update(Status.DELIVERED, HANDED_IN, OUT, FAILED, DELIVERED),
     ):
-        apply_update(shipment, update, source="webhook")
+        process_updates([(shipment, update)], source="webhook")
     db.session.commit()
     s = f"s{shipment.id}"
     assert _rows() == [
@@ -105,7 +107,7 @@ def test_a_backlog_collapses_to_the_latest_status(shipment) -> None:
 def test_nothing_for_a_shipment_registered_after_delivery(app) -> None:
     shop, _ = make_shop()
     late = make_shipment(shop, **{**CUSTOMER, "created_at": datetime(2026, 11, 24, 9, 0, tzinfo=UTC)})
-    apply_update(late, _update(Status.DELIVERED, HANDED_IN, DELIVERED), source="poll")
+    process_updates([(late, _update(Status.DELIVERED, HANDED_IN, DELIVERED))], source="poll")
     db.session.commit()
     assert late.status == "delivered"
     assert _rows() == []
@@ -171,7 +173,7 @@ def test_webhook_rows_carry_a_signed_ready_event(shipment) -> None:
     )
     db.session.add_all([endpoint, other])
     db.session.commit()
-    apply_update(shipment, _update(Status.IN_TRANSIT, HANDED_IN), source="poll")
+    process_updates([(shipment, _update(Status.IN_TRANSIT, HANDED_IN))], source="poll")
     db.session.commit()
     hook = db.session.scalar(select(Notification).where(Notification.channel == "webhook"))
     assert (hook.endpoint_id, hook.event_type, hook.recipient) == (
@@ -193,7 +195,7 @@ def test_risk_states_trigger_predicted_delay_once_and_stuck(shipment) -> None:
     shipment.last_event_at = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
     for previous, state in (("on_track", "at_risk"), ("at_risk", "late"), ("late", "stuck")):
         shipment.risk_state = state
-        risk_state_changed.send(shipment, previous_state=previous)
+        queue_tracking_changes(shipment, previous_status=None, previous_risk_state=previous, now=utcnow())
     db.session.commit()
     s = f"s{shipment.id}"
     assert _rows() == [
@@ -215,7 +217,7 @@ def test_disabled_trigger_writes_nothing(app) -> None:
         )
     )
     shipment = make_shipment(shop, **CUSTOMER)
-    apply_update(shipment, _update(Status.IN_TRANSIT, HANDED_IN), source="poll")
+    process_updates([(shipment, _update(Status.IN_TRANSIT, HANDED_IN))], source="poll")
     db.session.commit()
     assert _rows() == []
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from app.demo_fleet import create_fleet
+from app.demo.fleet import create_fleet
 from app.extensions import db
 from app.models import GeocodeCache, Shop
 from planning.calendar import holiday_name

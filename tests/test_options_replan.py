@@ -9,13 +9,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select, update
 
-from app.demo_fleet import create_fleet
+from app.delivery.depot_days import Parcel, record_change
+from app.delivery.replan import replan_due_days, solve_day, store_solution, take_lease
+from app.delivery.reservations import hold_slot
+from app.demo.fleet import create_fleet
 from app.extensions import db
-from app.fleet import Parcel, record_change
 from app.models import Role, RoutePlan, Shop, StaffUser, VanLoad
 from app.models.types import utcnow
-from app.replan import replan_due_days, solve_day, store_solution, take_lease
-from app.reservations import hold_slot
 from planning.calendar import holiday_name
 from planning.geo import Point
 

@@ -21,8 +21,9 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Notification, Shipment, ShopNotificationSettings, WebhookEndpoint
 from app.models.types import utcnow
-from app.notify import Change, default_settings, queue_change
-from app.outbox import dispatch_due
+from app.notify.dispatch import dispatch_due
+from app.notify.enqueue import Change, queue_change
+from app.notify.settings import default_settings
 from notifications.email import message_id
 from notifications.model import Trigger
 from notifications.sms_sandbox import SmsSandbox

@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import DeliveryAttempt, Notification, Unsubscribe, WebhookEndpoint
-from app.notify import Change, queue_change
-from app.outbox import claim, dispatch_due
+from app.notify.dispatch import claim, dispatch_due
+from app.notify.enqueue import Change, queue_change
 from notifications.email import message_id
 from notifications.model import Trigger
 from notifications.sms_sandbox import Failure, SmsSandbox
@@ -63,7 +63,7 @@ def _shipment_with_endpoint(receiver: WebhookSandbox | None = None, channels=("e
         endpoint = WebhookEndpoint(shop_id=shop.id, url=receiver.endpoint, secret="whsec_current")
         db.session.add(endpoint)
     from app.models import ShopNotificationSettings
-    from app.notify import default_settings
+    from app.notify.settings import default_settings
 
     settings: ShopNotificationSettings = default_settings(shop.id)
     settings.channels = list(channels)

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Notification, Role, Unsubscribe
-from app.notify import Change, queue_change
+from app.notify.enqueue import Change, queue_change
 from notifications.model import Trigger
 from tests.conftest import make_shipment, make_shop
 from tests.test_staff_auth import PASSWORD, make_staff

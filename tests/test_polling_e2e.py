@@ -7,11 +7,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from app import polling
 from app.extensions import db
 from app.models import Shipment, TrackingEvent
 from app.models.types import utcnow
-from app.polling import poll_due_shipments
+from app.tracking import polling
+from app.tracking.polling import poll_due_shipments
 from carriers.numbers import make_tracking_number
 from carriers.registry import CARRIERS
 from carriers.sandbox.faults import FaultKind, FaultSpec
@@ -226,7 +226,7 @@ def test_concurrent_workers_never_claim_the_same_shipment(app) -> None:
     """Several workers (threads with their own sessions) claim disjoint sets; together they get all."""
     import threading
 
-    from app.polling import claim_due_shipments
+    from app.tracking.polling import claim_due_shipments
 
     shop, _ = make_shop()
     for index in range(60):

@@ -10,11 +10,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from app.demo_fleet import create_fleet
+from app.delivery.reservations import expire_holds
+from app.demo.fleet import create_fleet
 from app.extensions import db
 from app.models import Reservation, RoutePlan, Shop, Slot, VanLoad
 from app.models.types import utcnow
-from app.reservations import expire_holds
 from planning.calendar import holiday_name
 from tests.conftest import make_shipment, make_shop
 

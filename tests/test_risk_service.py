@@ -8,10 +8,11 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from app.extensions import db
-from app.ingest import apply_update
 from app.models import RiskModelRecord
-from app.risk import current_model, rescore, retrain_model
-from app.signals import risk_state_changed
+from app.risk.model_store import current_model
+from app.risk.scoring import rescore
+from app.risk.training import retrain_model
+from app.tracking.ingest import store_updates
 from carriers.model import Status, TrackingEvent, TrackingUpdate
 from tests.conftest import make_shipment, make_shop
 
@@ -33,7 +34,9 @@ def _scanned(shop, number: str, shipped_at: datetime = SHIPPED, **overrides):
     event = TrackingEvent(
         occurred_at=shipped_at + timedelta(hours=2), status=Status.IN_TRANSIT, carrier_code="HANDED_IN"
     )
-    apply_update(shipment, TrackingUpdate("bring", number, Status.IN_TRANSIT, events=(event,)), source="poll")
+    store_updates(
+        [(shipment, TrackingUpdate("bring", number, Status.IN_TRANSIT, events=(event,)))], source="poll"
+    )
     db.session.commit()
     return shipment
 
@@ -41,14 +44,12 @@ def _scanned(shop, number: str, shipped_at: datetime = SHIPPED, **overrides):
 def test_fresh_shipment_is_on_track_and_silence_makes_it_stuck_then_lost(app) -> None:
     shop, _ = make_shop()
     shipment = _scanned(shop, "S1")
-    seen = []
-    with risk_state_changed.connected_to(lambda sender, previous_state: seen.append(previous_state)):
-        rescore([shipment], now=SHIPPED + timedelta(hours=5))
-        first = (shipment.risk_state, shipment.p_late, shipment.p_lost)
-        rescore([shipment], now=SHIPPED + timedelta(hours=6))
-        rescore([shipment], now=SHIPPED + timedelta(days=3, hours=12))
-        late_state = shipment.risk_state
-        rescore([shipment], now=SHIPPED + timedelta(days=40))
+    seen = [rescore([shipment], now=SHIPPED + timedelta(hours=5))]
+    first = (shipment.risk_state, shipment.p_late, shipment.p_lost)
+    seen.append(rescore([shipment], now=SHIPPED + timedelta(hours=6)))
+    seen.append(rescore([shipment], now=SHIPPED + timedelta(days=3, hours=12)))
+    late_state = shipment.risk_state
+    seen.append(rescore([shipment], now=SHIPPED + timedelta(days=40)))
     assert first[0] == "on_track"
     assert first[1] < 0.4 and first[2] < 0.1
     assert shipment.eta_p10 <= shipment.eta_p50 <= shipment.eta_p90
@@ -57,8 +58,9 @@ def test_fresh_shipment_is_on_track_and_silence_makes_it_stuck_then_lost(app) ->
     assert shipment.risk_state == "lost"
     assert shipment.p_lost >= 0.5
     assert any("no scan" in reason for reason in shipment.risk_reasons)
-    # One domain event per change of state, none when the state stays.
-    assert seen[0] is None and len(seen) == 3
+    # Each change of state is reported with the previous state, none when the state stays.
+    assert seen[0] == {shipment.id: None} and seen[1] == {}
+    assert seen[2] == {shipment.id: "on_track"} and seen[3] == {shipment.id: late_state}
 
 
 def test_delivered_shipments_leave_the_risk_queue(app) -> None:
@@ -134,7 +136,7 @@ def test_retraining_waits_for_enough_history_then_versions_a_model(app) -> None:
 
 def test_recent_slowness_moves_predictions_before_any_retraining(app) -> None:
     """A week of parcels still travelling on a lane makes the next parcel's ETA later."""
-    from app.risk import rescore_active_shipments
+    from app.tracking.updates import rescore_active_shipments
 
     shop, _ = make_shop()
     now = SHIPPED + timedelta(days=9)

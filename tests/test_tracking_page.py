@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from app.extensions import db, limiter
 from app.models import CustomerPreference, Shipment, TrackingEvent
 from app.models.types import utcnow
-from app.notification_settings import tracking_url, unsubscribe_url
+from app.notify.links import tracking_url, unsubscribe_url
 from tests.conftest import make_shipment, make_shop
 
 HTML = {"Accept": "text/html"}

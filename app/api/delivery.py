@@ -23,12 +23,12 @@ from app.api.delivery_schemas import (
 )
 from app.api.idempotency import idempotent
 from app.api.problems import ApiProblem
-from app.checkout import CheckoutOptions, Located, delivery_options, place_delivery
+from app.delivery.checkout import CheckoutOptions, Located, delivery_options, place_delivery
+from app.delivery.depot_days import Parcel, at
+from app.delivery.reservations import confirm, hold_slot, release
 from app.extensions import db
-from app.fleet import Parcel, at
 from app.models import Depot, Reservation, Shipment, Slot
 from app.models.types import utcnow
-from app.reservations import confirm, hold_slot, release
 from planning.geo import Address
 
 bp = Blueprint(

@@ -13,7 +13,6 @@ from flask_smorest import Blueprint
 from marshmallow import Schema
 from sqlalchemy import select
 
-from app import fleet_setup
 from app.api.auth import require_api_key
 from app.api.fleet_schemas import (
     CarrierServiceSchema,
@@ -30,6 +29,7 @@ from app.api.fleet_schemas import (
 )
 from app.api.idempotency import idempotent
 from app.api.problems import ApiProblem
+from app.delivery import fleet_setup
 from app.extensions import db
 from app.models import CarrierService, DeliveryZone, Depot, DepotClosure, SlotTemplate, Vehicle
 

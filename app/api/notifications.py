@@ -36,10 +36,10 @@ from app.models import (
 )
 from app.models.notification import OPEN_STATES, OutboxState
 from app.models.types import utcnow
-from app.notification_settings import parse_clock
-from app.notify import shop_settings
-from app.outbox import deliver_now, replay
-from app.preferences import IncompleteQuietHours, preference_view, save_preference
+from app.notify.channel_settings import parse_clock
+from app.notify.dispatch import deliver_now, replay
+from app.notify.preferences import IncompleteQuietHours, preference_view, save_preference
+from app.notify.settings import shop_settings
 from notifications.errors import DestinationRefused, RetryableSendError
 from notifications.webhooks import build_test_event, check_destination
 

@@ -10,6 +10,7 @@ from marshmallow import Schema, ValidationError, fields, post_load, validate, va
 
 from app.models.types import utcnow
 from carriers.model import MODEL_VERSION, Reason, Status
+from carriers.numbers import normalise_number
 
 POLLED_CARRIERS = ("bring", "postnord", "dhl", "ups", "fedex", "usps", "gls", "thailandpost")
 LANGUAGES = ("en", "nb", "da", "th", "sv")
@@ -54,7 +55,7 @@ class ShipmentCreateSchema(Schema):
 
     @post_load
     def _clean(self, data: dict, **_) -> dict:
-        data["tracking_number"] = "".join(data["tracking_number"].split()).upper()
+        data["tracking_number"] = normalise_number(data["tracking_number"])
         if len(data["tracking_number"]) < 4:
             raise ValidationError("Too short.", "tracking_number")
         phone = data.get("customer", {}).get("phone")

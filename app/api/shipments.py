@@ -22,8 +22,9 @@ from app.api.schemas import (
 )
 from app.extensions import db
 from app.models import Shipment
-from app.registration import register_shipments, stop_tracking
-from app.risk_queue import at_risk_query
+from app.risk.queue import at_risk_query
+from app.tracking.registration import register_shipments, stop_tracking
+from carriers.numbers import normalise_number
 
 bp = Blueprint("shipments", __name__, url_prefix="/api/v1", description="Shipments the shop wants watched")
 bp.before_request(require_api_key)
@@ -47,7 +48,7 @@ class ShipmentCollection(MethodView):
             if name in args:
                 query = query.where(getattr(Shipment, name) == args[name])
         if "tracking_number" in args:
-            query = query.where(Shipment.tracking_number == "".join(args["tracking_number"].split()).upper())
+            query = query.where(Shipment.tracking_number == normalise_number(args["tracking_number"]))
         if "updated_since" in args:
             query = query.where(Shipment.updated_at >= args["updated_since"])
         total = db.session.scalar(select(func.count()).select_from(query.subquery()))

@@ -7,11 +7,11 @@ import json
 import click
 from flask.cli import AppGroup
 
-from app.demo_fleet import create_fleet
+from app.delivery.replan import replan_due_days
+from app.delivery.reservations import expire_holds
+from app.demo.fleet import create_fleet
 from app.extensions import db
 from app.models import Shop
-from app.replan import replan_due_days
-from app.reservations import expire_holds
 
 group = AppGroup("delivery", help="Own-fleet delivery options: fleet set-up, holds, re-optimisation.")
 

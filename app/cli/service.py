@@ -14,15 +14,14 @@ from sqlalchemy import select
 from werkzeug.serving import run_simple
 
 from app.config import INSTANCE_DIR
-from app.demo import seed_demo, seed_demo_staff, stream_demo_shipments
-from app.demo_fleet import book_demo_order, seed_demo_fleet
+from app.demo.fleet import book_demo_order, seed_demo_fleet
+from app.demo.local_services import start_local_channels, start_local_geocoder
+from app.demo.risk_history import seed_generated_model
+from app.demo.shop import seed_demo, seed_demo_staff, stream_demo_shipments
 from app.extensions import db
-from app.geocoding import start_local_geocoder
+from app.jobs import Job, add_job, schedule_jobs
 from app.models import RiskModelRecord
 from app.models.types import use_clock, utcnow
-from app.notification_settings import start_local_channels
-from app.risk import seed_generated_model
-from app.worker import Job, add_job, schedule_jobs
 from carriers.sandbox.server import SandboxServer, SandboxSettings
 
 

@@ -9,7 +9,7 @@ from sqlalchemy.orm import selectinload
 from app.extensions import db
 from app.models import Notification, Role, Shop
 from app.models.notification import OPEN_STATES, OutboxState
-from app.outbox import replay
+from app.notify.dispatch import replay
 from app.web.staff_auth import staff_required
 from notifications.model import Trigger
 

@@ -7,7 +7,7 @@ from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import Role, Shipment
-from app.risk_queue import at_risk_query
+from app.risk.queue import at_risk_query
 from app.web.staff_auth import staff_required
 
 bp = Blueprint("staff_home", __name__, url_prefix="/staff")

@@ -32,10 +32,14 @@ from app.api.notification_schemas import PreferenceSchema
 from app.extensions import db, limiter
 from app.models import CustomerPreference, Shipment, Shop
 from app.models.types import utcnow
-from app.notification_settings import read_tracking_token, tracking_token
-from app.notify import CARRIER_NAMES, customer_zone, eta_window, shop_settings
-from app.preferences import IncompleteQuietHours, preference_view, save_preference
-from carriers.model import Status
+from app.notify.enqueue import customer_zone
+from app.notify.links import read_tracking_token, tracking_token
+from app.notify.preferences import IncompleteQuietHours, preference_view, save_preference
+from app.notify.settings import shop_settings
+from app.notify.triggers import eta_window
+from carriers.model import TERMINAL_STATUSES, Status
+from carriers.numbers import normalise_number
+from carriers.registry import DISPLAY_NAMES
 from notifications.render import DEFAULT_LANGUAGE, LANGUAGES, LOCALES
 
 bp = Blueprint("tracking", __name__)
@@ -181,7 +185,7 @@ def _remember(shipment: Shipment) -> None:
 def find_shipment(tracking_number: str, postcode: str) -> Shipment | None:
     """The live shipment with this number whose destination postcode matches, newest first; else None."""
     raw = tracking_number.strip()
-    numbers = {raw, re.sub(r"\s+", "", raw).upper()}
+    numbers = {raw, normalise_number(raw)}
     candidates = db.session.scalars(
         select(Shipment)
         .where(Shipment.tracking_number.in_(numbers), Shipment.deleted_at.is_(None))
@@ -307,7 +311,7 @@ def _render_parcel(shipment: Shipment, token: str, **forms):
         verified=verified,
         status_words=status_words_for(shipment.status),
         steps=_progress(shipment.status),
-        carrier=CARRIER_NAMES.get(shipment.carrier, shipment.carrier),
+        carrier=DISPLAY_NAMES.get(shipment.carrier, shipment.carrier),
         eta=_eta_text(shipment),
         checked=_freshness(shipment.last_checked_at),
         events=[(_when(e.occurred_at), e) for e in reversed(shipment.events)],
@@ -336,7 +340,7 @@ def _preference_form(shipment: Shipment) -> PreferenceForm:
 
 
 def _progress(status: str) -> list[dict] | None:
-    stage = STAGE.get(status, 0)
+    stage = STAGE.get(status)
     if stage is None:
         return None
     labels = list(MILESTONES)
@@ -353,7 +357,7 @@ def _when(moment: datetime) -> str:
 
 
 def _eta_text(shipment: Shipment) -> str | None:
-    if shipment.status in {Status.DELIVERED, Status.RETURNED, Status.CANCELLED, Status.EXPIRED}:
+    if shipment.status in TERMINAL_STATUSES:
         return None
     window = eta_window(shipment)
     if window is None:

@@ -9,8 +9,8 @@ from app.extensions import db
 from app.models import Notification, Shipment, Shop, Unsubscribe
 from app.models.notification import OutboxState
 from app.models.types import utcnow
-from app.notification_settings import read_unsubscribe_token
-from app.notify import CUSTOMER_CHANNELS, normalised_address
+from app.notify.enqueue import CUSTOMER_CHANNELS, normalised_address
+from app.notify.links import read_unsubscribe_token
 from notifications.errors import InvalidRecipient
 
 bp = Blueprint("unsubscribe", __name__)

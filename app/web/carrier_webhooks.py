@@ -9,7 +9,7 @@ from flask import Blueprint, current_app, request
 from app import metrics
 from app.api.problems import problem_response
 from app.extensions import db
-from app.webhook_ingest import ingest_pushed_updates
+from app.tracking.carrier_webhooks import ingest_pushed_updates
 from carriers.errors import CarrierError
 from carriers.registry import WEBHOOKS
 

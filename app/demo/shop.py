@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import ApiKey, Role, Shipment, Shop, StaffUser
 from app.models.types import utcnow
-from app.registration import register_shipments
+from app.tracking.registration import register_shipments
 from carriers.numbers import make_tracking_number
 from carriers.registry import CARRIERS
 

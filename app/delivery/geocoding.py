@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from datetime import timedelta
 
-from flask import Flask, current_app
+from flask import current_app
 from sqlalchemy import select
 
 from app.database import insert_ignoring_conflicts
@@ -13,16 +13,8 @@ from app.extensions import db
 from app.models import GeocodeCache
 from app.models.types import utcnow
 from planning.geo import Address, Geocoder, GeocoderSettings, Place, Point, make_geocoder
-from planning.geo_sandbox import GeocoderSandbox
 
 _EXTENSION_KEY = "leveranse_geocoder"
-
-
-def start_local_geocoder(app: Flask, port: int = 0) -> GeocoderSandbox:
-    """Embedded mode: serve the generated gazetteer on loopback and point the app's geocoder at it."""
-    server = GeocoderSandbox(port).start()
-    app.config.update(GEOCODER_URL=server.url, GEOCODER_MIN_DELAY_SECONDS=0.0)
-    return server
 
 
 def geocoder_settings() -> GeocoderSettings:

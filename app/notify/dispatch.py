@@ -27,7 +27,7 @@ from app.extensions import db
 from app.models import DeliveryAttempt, Notification, Unsubscribe, WebhookEndpoint
 from app.models.notification import OutboxState
 from app.models.types import UTCDateTime, utcnow
-from app.notification_settings import sms_settings, smtp_settings, webhook_settings
+from app.notify.channel_settings import sms_settings, smtp_settings, webhook_settings
 from notifications.email import EmailChannel, EmailMessage
 from notifications.errors import PermanentSendError, SendError
 from notifications.model import Channel, SendResult

@@ -16,8 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from app.api.problems import ApiProblem
-from app.extensions import db
-from app.fleet import (
+from app.delivery.depot_days import (
     Parcel,
     cached_day,
     closed_reason,
@@ -32,9 +31,10 @@ from app.fleet import (
     templates_on,
     working_vans,
 )
-from app.geocoding import locate
+from app.delivery.geocoding import locate
+from app.extensions import db
 from app.models import CarrierService, Depot
-from app.risk import current_model
+from app.risk.scoring import current_model
 from planning import carrier_options, prediction_data
 from planning.carrier_options import CarrierOffer
 from planning.day_plan import BookedStop

@@ -1,4 +1,6 @@
-"""Idempotent ingest of normalised carrier updates into shipments and events."""
+"""Storing carrier updates: new events (idempotently, one INSERT per chunk) and the shipment's status.
+
+The first two steps of the tracking update path; call them through `app.tracking.updates`."""
 
 from __future__ import annotations
 
@@ -12,7 +14,6 @@ from datetime import UTC, datetime
 from app.database import insert_ignoring_conflicts
 from app.models import Shipment, TrackingEvent
 from app.models.types import utcnow
-from app.signals import shipment_status_changed
 from carriers.model import Status, TrackingUpdate
 from carriers.model import TrackingEvent as CarrierEvent
 
@@ -82,28 +83,20 @@ def _event_row(shipment_id: int, event: CarrierEvent, source: str, now: datetime
     }
 
 
-def apply_update(
-    shipment: Shipment, update: TrackingUpdate, *, source: str, now: datetime | None = None
-) -> IngestResult:
-    """Store new events and move the shipment's status; safe to call twice with the same update."""
-    return apply_updates([(shipment, update)], source=source, now=now)[0]
-
-
-def apply_updates(
+def store_updates(
     pairs: Sequence[tuple[Shipment, TrackingUpdate]], *, source: str, now: datetime | None = None
 ) -> list[IngestResult]:
-    """`apply_update` for many shipments, with one INSERT for all their events."""
+    """Store new events and move each shipment's status, with one INSERT for all the events; safe to call
+    twice with the same updates."""
     now = now or utcnow()
     rows = [
         _event_row(shipment.id, event, source, now) for shipment, update in pairs for event in update.events
     ]
     inserted = Counter(insert_ignoring_conflicts(TrackingEvent, rows, returning=TrackingEvent.shipment_id))
-    return [_move_status(shipment, update, inserted[shipment.id], source, now) for shipment, update in pairs]
+    return [_move_status(shipment, update, inserted[shipment.id], now) for shipment, update in pairs]
 
 
-def _move_status(
-    shipment: Shipment, update: TrackingUpdate, new_events: int, source: str, now: datetime
-) -> IngestResult:
+def _move_status(shipment: Shipment, update: TrackingUpdate, new_events: int, now: datetime) -> IngestResult:
     previous = shipment.status
     newest = max((event.occurred_at for event in update.events), default=None)
     stale = newest is not None and shipment.last_event_at is not None and newest < shipment.last_event_at
@@ -117,7 +110,6 @@ def _move_status(
     changed = shipment.status != previous
     if changed:
         shipment.status_changed_at = now
-        shipment_status_changed.send(shipment, previous_status=previous, source=source)
     return IngestResult(new_events=new_events, status_changed=changed, previous_status=previous)
 
 

@@ -1,4 +1,5 @@
-"""Carrier/aggregator webhooks feed the same ingest path as polling."""
+"""Pushed tracking updates (EasyPost, AfterShip webhooks): matched to watched shipments, then the same
+path as polling (`app.tracking.updates`)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,12 @@ from sqlalchemy import select
 
 from app import metrics
 from app.extensions import db
-from app.ingest import apply_update
 from app.models import Shipment
 from app.models.types import utcnow
-from app.polling import normalise_number
-from app.risk import rescore
-from app.schedule import reschedule
+from app.tracking.updates import process_updates
 from carriers.aliases import carrier_code_for
 from carriers.model import TrackingUpdate
+from carriers.numbers import normalise_number
 
 
 @dataclass(frozen=True)
@@ -31,8 +30,8 @@ class WebhookOutcome:
 def ingest_pushed_updates(updates: Sequence[TrackingUpdate], *, source: str = "webhook") -> WebhookOutcome:
     """Apply pushed updates to every watched shipment with that number (and carrier, when known)."""
     now = utcnow()
-    matched = unmatched = new_events = 0
-    touched: list[Shipment] = []
+    unmatched = 0
+    pairs: list[tuple[Shipment, TrackingUpdate]] = []
     for update in updates:
         query = select(Shipment).where(
             Shipment.tracking_number == normalise_number(update.tracking_number),
@@ -42,16 +41,8 @@ def ingest_pushed_updates(updates: Sequence[TrackingUpdate], *, source: str = "w
         if carrier:
             query = query.where(Shipment.carrier == carrier)
         shipments = db.session.scalars(query).all()
-        if not shipments:
-            unmatched += 1
-        for shipment in shipments:
-            outcome = apply_update(shipment, update, source=source, now=now)
-            shipment.last_checked_at = now
-            touched.append(shipment)
-            matched += 1
-            new_events += outcome.new_events
-    rescore(touched, now)
-    for shipment in touched:
-        reschedule(shipment, now)
+        unmatched += not shipments
+        pairs.extend((shipment, update) for shipment in shipments)
+    new_events = sum(result.new_events for result in process_updates(pairs, source=source, now=now))
     metrics.events_ingested.labels(source).inc(new_events)
-    return WebhookOutcome(matched=matched, unmatched=unmatched, new_events=new_events)
+    return WebhookOutcome(matched=len(pairs), unmatched=unmatched, new_events=new_events)

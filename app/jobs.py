@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from apscheduler.schedulers.base import BaseScheduler
 from flask import Flask
 
+from app.delivery.replan import replan_due_days
+from app.delivery.reservations import expire_holds
 from app.extensions import db
-from app.notify import scan_time_triggers
-from app.outbox import dispatch_due
-from app.polling import poll_due_shipments
-from app.replan import replan_due_days
-from app.reservations import expire_holds
-from app.risk import rescore_active_shipments, retrain_model
+from app.notify.dispatch import dispatch_due
+from app.notify.time_triggers import scan_time_triggers
+from app.risk.training import retrain_model
+from app.tracking.polling import poll_due_shipments
+from app.tracking.updates import rescore_active_shipments
 
 log = logging.getLogger(__name__)
 

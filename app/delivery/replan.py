@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import or_, select, update
 
+from app.delivery.depot_days import load_day, new_version
 from app.extensions import db
-from app.fleet import load_day, new_version
 from app.models import RoutePlan, VanLoad
 from app.models.types import utcnow
 from planning.day_plan import DayPlan, vehicle_loads

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from flask import Blueprint, abort, render_template
 from sqlalchemy import select
 
+from app.delivery.depot_days import load_day, van_names
 from app.extensions import db
-from app.fleet import load_day, van_names
 from app.models import Depot, Reservation, Role, RoutePlan
 from app.models.types import utcnow
 from app.web.staff_auth import staff_required

@@ -1,5 +1,5 @@
-"""Triggers: decide which customer messages and shop webhook events a change causes, and write them
-to the outbox in the same transaction as the change.
+"""Writing a change to the outbox: customer messages and shop webhook events, in the same transaction as
+the change.
 
 Every row's dedupe key is `s<shipment>:<trigger>:<episode>:<channel>[:<endpoint>]`; the episode names
 the change (a scan time, a day, an ETA), so a carrier re-sending the same status writes nothing new.
@@ -14,33 +14,24 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
-from sqlalchemy import and_, event, select, update
+from sqlalchemy import event, select, update
 
 from app.database import insert_ignoring_conflicts
 from app.extensions import db
-from app.models import (
-    CustomerPreference,
-    Notification,
-    Shipment,
-    Shop,
-    ShopNotificationSettings,
-    TrackingEvent,
-    Unsubscribe,
-    WebhookEndpoint,
-)
+from app.models import CustomerPreference, Notification, Shipment, Shop, Unsubscribe, WebhookEndpoint
 from app.models.notification import OutboxState
 from app.models.types import utcnow
-from app.notification_settings import parse_clock, tracking_url, unsubscribe_url
-from app.signals import risk_state_changed, shipment_status_changed
-from carriers.model import Status
+from app.notify.links import tracking_url, unsubscribe_url
+from app.notify.settings import shop_settings
+from carriers.registry import DISPLAY_NAMES
 from notifications.errors import InvalidRecipient, RenderError
 from notifications.model import Trigger
-from notifications.quiet_hours import DEFAULT_URGENT_TRIGGERS, QuietHours
+from notifications.quiet_hours import QuietHours
 from notifications.recipients import normalise_phone, validate_email
 from notifications.render import render
 from notifications.webhooks import build_event
@@ -48,16 +39,7 @@ from notifications.webhooks import build_event
 log = logging.getLogger(__name__)
 
 CUSTOMER_CHANNELS = ("email", "sms")
-STATUS_TRIGGERS = {
-    Status.OUT_FOR_DELIVERY: Trigger.OUT_FOR_DELIVERY,
-    Status.FAILED_ATTEMPT: Trigger.FAILED_ATTEMPT,
-    Status.AVAILABLE_FOR_PICKUP: Trigger.AVAILABLE_FOR_PICKUP,
-    Status.DELIVERED: Trigger.DELIVERED,
-    Status.EXCEPTION: Trigger.EXCEPTION,
-}
-_BEFORE_TRANSIT = frozenset({Status.PENDING, Status.INFO_RECEIVED, Status.UNKNOWN})
-_DELAY_STATES = frozenset({"at_risk", "late"})
-# Messages about where the parcel is now: a newer one makes an unsent older one pointless.
+# Messages about the parcel's state: they collapse, a newer one makes some unsent older ones pointless.
 STATUS_GROUP = frozenset(
     {
         Trigger.SHIPPED,
@@ -72,6 +54,12 @@ STATUS_GROUP = frozenset(
         Trigger.STUCK,
     }
 )
+_DELAY_ALERTS = frozenset({Trigger.PREDICTED_DELAY, Trigger.STUCK})
+# What a pending message is superseded by: news of where the parcel is replaces everything unsent; a delay
+# alert replaces only older delay alerts (a customer must not hear "delayed" without ever hearing "shipped").
+SUPERSEDES = {
+    trigger: (_DELAY_ALERTS if trigger in _DELAY_ALERTS else STATUS_GROUP) for trigger in STATUS_GROUP
+}
 EVENT_TYPES = {
     **{trigger: f"shipment.{trigger.value}" for trigger in STATUS_GROUP},
     Trigger.CLAIM_OPENED: "claim.opened",
@@ -79,37 +67,6 @@ EVENT_TYPES = {
     Trigger.CLAIM_RESOLVED: "claim.resolved",
     Trigger.DELIVERY_SURVEY: "survey.sent",
 }
-CARRIER_NAMES = {
-    "bring": "Bring",
-    "postnord": "PostNord",
-    "dhl": "DHL",
-    "ups": "UPS",
-    "fedex": "FedEx",
-    "usps": "USPS",
-    "gls": "GLS",
-    "thailandpost": "Thailand Post",
-}
-
-
-def default_settings(shop_id: int) -> ShopNotificationSettings:
-    """A shop's settings before it chose any: every trigger, email, quiet hours from the config."""
-    config = current_app.config
-    return ShopNotificationSettings(
-        shop_id=shop_id,
-        triggers=[t.value for t in Trigger],
-        channels=["email"],
-        quiet_start=parse_clock(config["QUIET_HOURS_START"]),
-        quiet_end=parse_clock(config["QUIET_HOURS_END"]),
-        urgent_triggers=sorted(t.value for t in DEFAULT_URGENT_TRIGGERS),
-        survey_url=None,
-        survey_delay_hours=24,
-        pickup_reminder_hours=48,
-    )
-
-
-def shop_settings(shop_id: int) -> ShopNotificationSettings:
-    """The shop's stored settings, or the (unsaved) defaults."""
-    return db.session.get(ShopNotificationSettings, shop_id) or default_settings(shop_id)
 
 
 def _per_transaction(kind: str, key: object, load: Callable[[], Any]) -> Any:
@@ -135,75 +92,6 @@ class Change:
     details: dict[str, Any]
 
 
-def on_status_changed(shipment: Shipment, previous_status: str, source: str = "") -> None:
-    """Signal receiver: write the outbox rows for a status change (inside the ingest's transaction)."""
-    with db.session.no_autoflush:  # the ingest flushes once per chunk, not once per change
-        change = status_change(shipment, Status(previous_status), utcnow())
-    if change is not None:
-        queue_change(shipment, change)
-
-
-def on_risk_state_changed(shipment: Shipment, previous_state: str | None = None) -> None:
-    """Signal receiver: predicted delay (entering at_risk/late) and stuck."""
-    if Status(shipment.status) in (Status.DELIVERED, Status.RETURNED, Status.CANCELLED, Status.EXPIRED):
-        return
-    state = shipment.risk_state
-    if state in _DELAY_STATES and previous_state not in _DELAY_STATES:
-        eta = eta_window(shipment)
-        if eta is None:
-            return
-        details = {"eta_start": eta[0], "eta_end": eta[1], "previous_eta": shipment.promised_date}
-        queue_change(shipment, Change(Trigger.PREDICTED_DELAY, _day_key(eta[1]), details))
-    elif state == "stuck":
-        since = shipment.last_event_at or shipment.created_at
-        queue_change(shipment, Change(Trigger.STUCK, since.isoformat(), {"last_event_at": since}))
-
-
-def connect_signals() -> None:
-    """Subscribe the triggers to the domain signals (idempotent)."""
-    shipment_status_changed.connect(on_status_changed)
-    risk_state_changed.connect(on_risk_state_changed)
-
-
-def status_change(shipment: Shipment, previous: Status, now: datetime) -> Change | None:
-    """The change a status move means for the customer, or None when it means nothing to tell."""
-    status = Status(shipment.status)
-    if status is Status.IN_TRANSIT and previous in _BEFORE_TRANSIT:
-        eta = eta_window(shipment)
-        details = {"eta_start": eta[0], "eta_end": eta[1]} if eta else {}
-        return Change(Trigger.SHIPPED, "1", details)
-    trigger = STATUS_TRIGGERS.get(status)
-    if trigger is None:
-        return None
-    scan_at = shipment.last_event_at or now
-    if scan_at < shipment.created_at and status is Status.DELIVERED:
-        return None  # registered after it was delivered: the customer knows
-    if trigger is Trigger.OUT_FOR_DELIVERY:
-        details = {}
-        if shipment.eta_p10 and shipment.eta_p90 and shipment.eta_p90 > now:
-            details = {"eta_start": shipment.eta_p10, "eta_end": shipment.eta_p90}
-        return Change(trigger, _day_key(scan_at, customer_zone(shipment)), details)
-    if trigger is Trigger.FAILED_ATTEMPT:
-        return Change(trigger, scan_at.isoformat(), {"attempted_at": scan_at})
-    if trigger is Trigger.EXCEPTION:
-        reason = shipment.reason or "other"
-        return Change(trigger, f"{reason}:{_day_key(scan_at, customer_zone(shipment))}", {"reason": reason})
-    if trigger is Trigger.AVAILABLE_FOR_PICKUP:
-        return Change(trigger, "1", _pickup_details(shipment, now))
-    return Change(trigger, "1", {"delivered_at": shipment.delivered_at or scan_at})
-
-
-def notify_claim(shipment: Shipment, trigger: Trigger, claim_reference: str, version: str, **details) -> int:
-    """For the claims module: a claim was opened / updated / resolved (`version` tells updates apart).
-
-    `details` are the render keys: claim_reason, claim_state, or claim_resolution (+ claim_amount, currency).
-    """
-    if trigger not in (Trigger.CLAIM_OPENED, Trigger.CLAIM_UPDATED, Trigger.CLAIM_RESOLVED):
-        raise ValueError(f"{trigger} is not a claim trigger")
-    change = Change(trigger, f"{claim_reference}:{version}", {"claim_reference": claim_reference, **details})
-    return queue_change(shipment, change)
-
-
 def queue_change(shipment: Shipment, change: Change, now: datetime | None = None) -> int:
     """Write the outbox rows for `change` (customer channels, webhook endpoints); flushes, never commits."""
     now = now or utcnow()
@@ -215,17 +103,18 @@ def queue_change(shipment: Shipment, change: Change, now: datetime | None = None
         )
     if not rows:
         return 0
-    if change.trigger in STATUS_GROUP:
-        _supersede_pending(shipment.id, [row["dedupe_key"] for row in rows])
+    if change.trigger in SUPERSEDES:
+        _supersede_pending(shipment.id, SUPERSEDES[change.trigger], [row["dedupe_key"] for row in rows])
     return len(insert_ignoring_conflicts(Notification, rows))
 
 
-def _supersede_pending(shipment_id: int, keeping: list[str]) -> None:
+def _supersede_pending(shipment_id: int, triggers: frozenset[Trigger], keeping: list[str]) -> None:
     db.session.execute(
         update(Notification)
         .where(
             Notification.shipment_id == shipment_id,
             Notification.collapse_group == "status",
+            Notification.trigger.in_([t.value for t in triggers]),
             Notification.channel.in_(CUSTOMER_CHANNELS),
             Notification.state == OutboxState.PENDING.value,
             Notification.dedupe_key.not_in(keeping),
@@ -413,7 +302,7 @@ def _context(
         "unsubscribe_url": unsubscribe,
         "timezone": zone.key,
         "customer_name": shipment.customer_name,
-        "carrier": CARRIER_NAMES.get(shipment.carrier, shipment.carrier),
+        "carrier": DISPLAY_NAMES.get(shipment.carrier, shipment.carrier),
         "order_reference": shipment.order_ref,
         **change.details,
     }
@@ -431,89 +320,7 @@ def customer_zone(shipment: Shipment, shop: Shop | None = None) -> ZoneInfo:
     return ZoneInfo("UTC")
 
 
-def _day_key(value: date | datetime, zone: ZoneInfo | None = None) -> str:
+def day_key(value: date | datetime, zone: ZoneInfo | None = None) -> str:
     if isinstance(value, datetime):
         return (value.astimezone(zone) if zone else value).date().isoformat()
     return value.isoformat()
-
-
-def eta_window(shipment: Shipment) -> tuple[date | datetime, date | datetime] | None:
-    """The predicted arrival window (p10..p90), else the carrier's ETA day, else None."""
-    if shipment.eta_p10 and shipment.eta_p90:
-        return shipment.eta_p10, shipment.eta_p90
-    if shipment.carrier_eta:
-        return shipment.carrier_eta, shipment.carrier_eta
-    return None
-
-
-def _pickup_details(shipment: Shipment, now: datetime) -> dict[str, Any]:
-    """Where the parcel waits (the pickup scan's location) and until when (available since + hold days)."""
-    location = db.session.scalar(
-        select(TrackingEvent.location)
-        .where(
-            TrackingEvent.shipment_id == shipment.id,
-            TrackingEvent.status == Status.AVAILABLE_FOR_PICKUP.value,
-        )
-        .order_by(TrackingEvent.occurred_at.desc())
-        .limit(1)
-    )
-    since = shipment.status_changed_at or now
-    deadline = since + timedelta(days=current_app.config["PICKUP_HOLD_DAYS"])
-    return {"pickup_point": location or None, "pickup_deadline": deadline}
-
-
-def scan_time_triggers(now: datetime | None = None) -> int:
-    """The job for triggers that depend on time passing: arriving soon, pickup reminder, delivery survey."""
-    now = now or utcnow()
-    written = 0
-    soon = now + timedelta(minutes=current_app.config["ARRIVING_SOON_MINUTES"])
-    arriving = select(Shipment).where(
-        Shipment.status == Status.OUT_FOR_DELIVERY.value,
-        Shipment.deleted_at.is_(None),
-        Shipment.eta_p10 <= soon,
-        Shipment.eta_p90 > now,
-        ~_already(Trigger.ARRIVING_SOON, since=now - timedelta(hours=20)),
-    )
-    for shipment in db.session.scalars(arriving):
-        details = {"eta_start": shipment.eta_p10, "eta_end": shipment.eta_p90}
-        change = Change(Trigger.ARRIVING_SOON, _day_key(shipment.eta_p10, customer_zone(shipment)), details)
-        written += queue_change(shipment, change, now)
-    waiting = select(Shipment).where(
-        Shipment.status == Status.AVAILABLE_FOR_PICKUP.value,
-        Shipment.deleted_at.is_(None),
-        ~_already(Trigger.PICKUP_REMINDER),
-    )
-    for shipment in db.session.scalars(waiting):
-        hours = shop_settings(shipment.shop_id).pickup_reminder_hours
-        if shipment.status_changed_at and shipment.status_changed_at <= now - timedelta(hours=hours):
-            written += queue_change(
-                shipment, Change(Trigger.PICKUP_REMINDER, "1", _pickup_details(shipment, now)), now
-            )
-    delivered = select(Shipment).where(
-        Shipment.status == Status.DELIVERED.value,
-        Shipment.deleted_at.is_(None),
-        Shipment.delivered_at > now - timedelta(days=7),
-        Shipment.delivered_at >= Shipment.created_at,
-        ~_already(Trigger.DELIVERY_SURVEY),
-    )
-    for shipment in db.session.scalars(delivered):
-        settings = shop_settings(shipment.shop_id)
-        if settings.survey_url and shipment.delivered_at <= now - timedelta(
-            hours=settings.survey_delay_hours
-        ):
-            survey = settings.survey_url.replace("{tracking_number}", shipment.tracking_number).replace(
-                "{order_ref}", shipment.order_ref or ""
-            )
-            written += queue_change(
-                shipment, Change(Trigger.DELIVERY_SURVEY, "1", {"survey_url": survey}), now
-            )
-    db.session.commit()
-    return written
-
-
-def _already(trigger: Trigger, since: datetime | None = None):
-    """EXISTS an outbox row of `trigger` for the scanned shipment (created after `since`, if given)."""
-    condition = and_(Notification.shipment_id == Shipment.id, Notification.trigger == trigger.value)
-    if since is not None:
-        condition = and_(condition, Notification.created_at >= since)
-    return select(Notification.id).where(condition).exists()

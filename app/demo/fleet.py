@@ -9,13 +9,13 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from app.api.problems import ApiProblem
-from app.demo import DEMO_SHOP_NAME
+from app.delivery.depot_days import Parcel, local_today, templates_on
+from app.delivery.geocoding import locate
+from app.delivery.reservations import confirm, hold_slot
+from app.demo.shop import DEMO_SHOP_NAME
 from app.extensions import db
-from app.fleet import Parcel, local_today, templates_on
-from app.geocoding import locate
 from app.models import CarrierService, DeliveryZone, Depot, Reservation, Shop, SlotTemplate, Vehicle
 from app.models.types import utcnow
-from app.reservations import confirm, hold_slot
 from planning.geo import Point
 from planning.geo_sandbox import Gazetteer
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import CustomerPreference, Shipment, Unsubscribe
-from app.notification_settings import parse_clock
+from app.notify.channel_settings import parse_clock
 
 QUIET_FIELDS = ("quiet_start", "quiet_end")
 

@@ -14,8 +14,8 @@ from datetime import date
 from sqlalchemy import delete, func, select, update
 
 from app.api.problems import ApiProblem
+from app.delivery.depot_days import local_today
 from app.extensions import db
-from app.fleet import local_today
 from app.models import (
     CarrierService,
     DeliveryZone,

@@ -15,16 +15,16 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from app import metrics
-from app.carrier_clients import get_carrier
 from app.database import is_postgresql
 from app.extensions import db
-from app.ingest import apply_updates, select_update
 from app.models import Shipment
 from app.models.types import utcnow
-from app.risk import rescore
-from app.schedule import reschedule
+from app.tracking.carrier_clients import get_carrier
+from app.tracking.ingest import select_update
+from app.tracking.updates import PollHint, process_no_update, process_updates
 from carriers.errors import CarrierError, TrackingFailure, TrackingNotFound
-from carriers.model import TERMINAL_STATUSES, Status, TrackingUpdate
+from carriers.model import TrackingUpdate
+from carriers.numbers import normalise_number
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +38,6 @@ class PollStats:
     calls: int = 0
     status_changes: int = 0
     errors: Tally = field(default_factory=Tally)
-
-
-def normalise_number(number: str) -> str:
-    """Carriers echo numbers with other spacing/case than we stored."""
-    return "".join(number.split()).upper()
 
 
 def claim_due_shipments(carrier: str, limit: int, now: datetime) -> list[tuple[int, str]]:
@@ -161,7 +156,6 @@ def _watched_shipments(batches: list[FetchedBatch]) -> dict[tuple[str, str], lis
 
 def _ingest_results(batches: list[FetchedBatch], stats: PollStats) -> None:
     now = utcnow()
-    polled: list[Shipment] = []
     pairs: list[tuple[Shipment, TrackingUpdate]] = []
     watched = _watched_shipments(batches)
     for batch in batches:
@@ -173,8 +167,7 @@ def _ingest_results(batches: list[FetchedBatch], stats: PollStats) -> None:
                 "%s batch of %d failed: %s (%s)", batch.carrier, len(batch.numbers), error.kind, error.message
             )
             stats.errors[error.kind] += 1
-            for shipment in shipments:
-                _record_failure(shipment, error, now)
+            _record_failure(shipments, error, now)
             continue
         metrics.carrier_calls.labels(batch.carrier, "ok").inc()
         updates: dict[str, list[TrackingUpdate]] = defaultdict(list)
@@ -193,44 +186,26 @@ def _ingest_results(batches: list[FetchedBatch], stats: PollStats) -> None:
                     f"{batch.carrier} answered nothing for this number"
                 )
                 stats.errors[error.kind] += 1
-                _record_failure(shipment, error, now)
+                _record_failure([shipment], error, now)
                 continue
             pairs.append((shipment, chosen))
             metrics.shipments_polled.labels(batch.carrier, "ok").inc()
-    changed = []
-    new_events = 0
-    for (shipment, _), outcome in zip(pairs, apply_updates(pairs, source="poll", now=now), strict=True):
-        new_events += outcome.new_events
-        stats.status_changes += outcome.status_changed
-        if outcome.new_events or outcome.status_changed:
-            changed.append(shipment)
-        shipment.last_checked_at = now
+    for shipment, _ in pairs:
         shipment.poll_failures = 0
         shipment.last_error = None
-        _expire_if_silent(shipment, now)
-        polled.append(shipment)
+    results = process_updates(pairs, source="poll", now=now)
+    new_events = sum(result.new_events for result in results)
+    stats.status_changes += sum(result.status_changed for result in results)
     stats.events += new_events
     metrics.events_ingested.labels("poll").inc(new_events)
-    rescore(changed, now)  # before rescheduling: the schedule polls at-risk parcels more often
-    for shipment in polled:
-        reschedule(shipment, now)
 
 
-def _record_failure(shipment: Shipment, error: CarrierError, now: datetime) -> None:
-    metrics.shipments_polled.labels(shipment.carrier, error.kind).inc()
-    shipment.poll_failures += 1
-    shipment.last_error = f"{error.kind}: {error.message}"[:300]
-    if isinstance(error, TrackingNotFound):
-        shipment.last_checked_at = now
-        _expire_if_silent(shipment, now)
-    reschedule(shipment, now, not_found=isinstance(error, TrackingNotFound), retry_after=error.retry_after)
-
-
-def _expire_if_silent(shipment: Shipment, now: datetime) -> None:
-    """AfterShip's rule, configurable: no news for N days ends tracking as `expired`."""
-    if Status(shipment.status) in TERMINAL_STATUSES:
-        return
-    silent_since = shipment.last_event_at or shipment.created_at
-    if now - silent_since > timedelta(days=current_app.config["EXPIRE_AFTER_DAYS"]):
-        shipment.status = Status.EXPIRED.value
-        shipment.status_changed_at = now
+def _record_failure(shipments: list[Shipment], error: CarrierError, now: datetime) -> None:
+    not_found = isinstance(error, TrackingNotFound)
+    for shipment in shipments:
+        metrics.shipments_polled.labels(shipment.carrier, error.kind).inc()
+        shipment.poll_failures += 1
+        shipment.last_error = f"{error.kind}: {error.message}"[:300]
+        if not_found:
+            shipment.last_checked_at = now
+    process_no_update(shipments, PollHint(not_found=not_found, retry_after=error.retry_after), now)

@@ -15,8 +15,7 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from app.api.problems import ApiProblem
-from app.extensions import db
-from app.fleet import (
+from app.delivery.depot_days import (
     Parcel,
     closed_reason,
     ensure_day_counters,
@@ -32,6 +31,7 @@ from app.fleet import (
     templates_on,
     vehicle_of,
 )
+from app.extensions import db
 from app.models import Depot, Reservation, ReservationState, Slot, SlotTemplate, VanLoad
 from app.models.types import utcnow
 from planning.day_plan import BookedStop, insert_stop, remove_stops

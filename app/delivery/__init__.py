@@ -1,0 +1,1 @@
+"""Delivery options: checkout offers, slot reservations, depot days, own-fleet set-up, re-planning."""

@@ -1,0 +1,51 @@
+"""Local stand-ins the embedded default starts where nothing is configured: a mail sink, an SMS provider
+and a Nominatim-compatible geocoder, all on loopback."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+from planning.geo_sandbox import GeocoderSandbox
+
+
+class _CountingSink:
+    """An aiosmtpd handler that accepts every message (the outbox viewer shows what was sent)."""
+
+    def __init__(self) -> None:
+        self.received = 0
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        self.received += 1
+        return "250 Message accepted"
+
+
+def start_local_channels(config: dict[str, Any], smtp_port: int = 8025, sms_port: int = 8030) -> list[str]:
+    """For the embedded default: start a local SMTP sink and SMS sandbox where none is configured.
+
+    Updates `config` to point at them (and allows loopback webhooks); returns lines to print.
+    """
+    from aiosmtpd.controller import Controller
+
+    from notifications.sms_sandbox import SmsSandbox
+
+    started = []
+    if not config["SMTP_HOST"]:
+        controller = Controller(_CountingSink(), hostname="127.0.0.1", port=smtp_port)
+        controller.start()
+        config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=smtp_port)
+        started.append(f"local SMTP sink on 127.0.0.1:{smtp_port}")
+    if not config["SMS_BASE_URL"]:
+        sandbox = SmsSandbox("ACembedded", "embedded-token", port=sms_port).start()
+        config.update(SMS_BASE_URL=sandbox.url, SMS_ACCOUNT_SID="ACembedded", SMS_AUTH_TOKEN="embedded-token")
+        started.append(f"SMS sandbox on {sandbox.url}")
+    config["WEBHOOKS_ALLOW_PRIVATE"] = True
+    return started
+
+
+def start_local_geocoder(app: Flask, port: int = 0) -> GeocoderSandbox:
+    """Embedded mode: serve the generated gazetteer on loopback and point the app's geocoder at it."""
+    server = GeocoderSandbox(port).start()
+    app.config.update(GEOCODER_URL=server.url, GEOCODER_MIN_DELAY_SECONDS=0.0)
+    return server

@@ -1,0 +1,25 @@
+"""A first risk model for the demo, trained on sandbox-generated history (we have no outcomes yet)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from app.models import RiskModelRecord
+from app.models.types import utcnow
+from app.risk.model_store import risk_settings, store_model
+from carriers.sandbox.history import generate_history
+from planning.prediction import train
+
+
+def seed_generated_model(n: int, *, today: date, seed: int = 11) -> RiskModelRecord:
+    """A model trained on sandbox-generated history, for the demo when we have no outcomes yet."""
+    days = 180
+    shipments = generate_history(n, seed=seed, start=today - timedelta(days=days + 20), days=days)
+    now = utcnow()
+    model = train(
+        [g.record for g in shipments],
+        settings=risk_settings(),
+        now=now,
+        events=[e for g in shipments for e in g.events],
+    )
+    return store_model(model, source="generated", summary={"generated_rows": n})

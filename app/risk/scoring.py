@@ -1,0 +1,115 @@
+"""Re-scoring shipments: ETA, p_late, p_lost, risk state and reasons from the model in use."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Shipment, TrackingEvent
+from app.models.types import utcnow
+from app.risk.model_store import current_model, replace_cached_model
+from carriers.model import TERMINAL_STATUSES, Reason, Status
+from planning.prediction import HistoryRecord, RiskModel, RiskState, ScanEvent, build_snapshot
+from planning.prediction_data import Place, ShipmentInfo
+
+
+def _place(country: str | None, postcode: str | None, lat: float | None, lon: float | None) -> Place:
+    return Place(country=country or "", postcode=postcode or "", lat=lat, lon=lon)
+
+
+def shipment_info(shipment: Shipment) -> ShipmentInfo:
+    """The prediction's view of a shipment; missing dates fall back to what we know."""
+    shipped = shipment.shipped_at or shipment.created_at
+    promised = shipment.promised_date or shipment.carrier_eta or (shipped + timedelta(days=3)).date()
+    return ShipmentInfo(
+        shipment_id=str(shipment.id),
+        carrier=shipment.carrier,
+        service=shipment.service or "",
+        origin=_place(
+            shipment.origin_country, shipment.origin_postcode, shipment.origin_lat, shipment.origin_lon
+        ),
+        destination=_place(
+            shipment.destination_country,
+            shipment.destination_postcode,
+            shipment.destination_lat,
+            shipment.destination_lon,
+        ),
+        ordered_at=shipped,
+        shipped_at=shipped,
+        promised_date=promised,
+    )
+
+
+def _scan_events(shipment_ids: Sequence[int]) -> dict[int, list[ScanEvent]]:
+    rows = db.session.execute(
+        select(
+            TrackingEvent.shipment_id, TrackingEvent.occurred_at, TrackingEvent.status, TrackingEvent.reason
+        ).where(
+            TrackingEvent.shipment_id.in_(shipment_ids),
+            TrackingEvent.informational.is_(False),
+            TrackingEvent.status != Status.UNKNOWN.value,
+        )
+    )
+    events: dict[int, list[ScanEvent]] = defaultdict(list)
+    for shipment_id, occurred_at, status, reason in rows:
+        events[shipment_id].append(
+            ScanEvent(str(shipment_id), occurred_at, Status(status), Reason(reason) if reason else None)
+        )
+    return events
+
+
+def rescore(shipments: Sequence[Shipment], now: datetime | None = None) -> dict[int, str | None]:
+    """Predict and store ETA, p_late, p_lost, risk state and reasons.
+
+    Returns the previous risk state of every shipment whose state changed (finished parcels leave the
+    risk states: their state becomes None).
+    """
+    now = now or utcnow()
+    changed: dict[int, str | None] = {}
+    active = []
+    for shipment in shipments:
+        if shipment.status in TERMINAL_STATUSES:
+            _set_state(shipment, None, changed)
+        else:
+            active.append(shipment)
+    if not active:
+        return changed
+    events = _scan_events([s.id for s in active])
+    snapshots = [build_snapshot(shipment_info(s), events.get(s.id, ()), now) for s in active]
+    for shipment, prediction in zip(active, current_model().predict_many(snapshots), strict=True):
+        shipment.eta_p10, shipment.eta_p50, shipment.eta_p90 = (
+            prediction.eta_p10,
+            prediction.eta_p50,
+            prediction.eta_p90,
+        )
+        shipment.p_late = round(prediction.p_late, 4) if shipment.promised_date else None
+        shipment.p_lost = round(prediction.p_lost, 4)
+        shipment.risk_reasons = list(prediction.reasons)
+        shipment.risk_computed_at = prediction.computed_at
+        _set_state(shipment, prediction.risk_state, changed)
+    return changed
+
+
+def _set_state(shipment: Shipment, state: RiskState | None, changed: dict[int, str | None]) -> None:
+    if shipment.risk_state != state:
+        changed.setdefault(shipment.id, shipment.risk_state)
+        shipment.risk_state = state
+
+
+def refresh_recent_outcomes(now: datetime) -> RiskModel:
+    """Give the model in use what happened to recent shipments, delivered or still travelling (drift)."""
+    since = now - timedelta(days=current_app.config["RISK_RECENT_DAYS"])
+    rows = db.session.scalars(
+        select(Shipment).where(
+            Shipment.shipped_at >= since, Shipment.shipped_at < now, Shipment.promised_date.is_not(None)
+        )
+    )
+    records = [HistoryRecord(shipment_info(s), s.delivered_at) for s in rows]
+    model = current_model().with_outcomes(records, now)
+    replace_cached_model(model)
+    return model
