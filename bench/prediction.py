@@ -9,10 +9,10 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from carriers.sandbox.history import HistoryMode, generate_history
-from planning.backtest import run_backtest
 from planning.prediction import Snapshot, train
-from planning.prediction_data import build_snapshot
-from planning.prediction_io import write_events_csv, write_history_csv
+from planning.prediction.backtest import run_backtest
+from planning.prediction.data import build_snapshot
+from planning.prediction.io import write_events_csv, write_history_csv
 
 N = 100_000
 # Per mode: first order date, days of history, split date (the marketplace's strike falls after the split).

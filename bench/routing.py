@@ -21,10 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ortools.constraint_solver import routing_enums_pb2  # noqa: E402
 
 from planning import routing  # noqa: E402
-from planning.feasibility import check_plan  # noqa: E402
-from planning.insertion import best_insertion, best_insertions  # noqa: E402
-from planning.routing_model import Plan, Problem, TimeWindow, build_plan  # noqa: E402
-from planning.solomon import read_solomon  # noqa: E402
+from planning.routing.feasibility import check_plan  # noqa: E402
+from planning.routing.insertion import best_insertion, best_insertions  # noqa: E402
+from planning.routing.model import Plan, Problem, TimeWindow, build_plan  # noqa: E402
+from planning.routing.solomon import read_solomon  # noqa: E402
 
 INSTANCES = ("C101", "C201", "R101", "R201", "RC101", "RC201")
 STRATEGIES = ("PATH_CHEAPEST_ARC", "PARALLEL_CHEAPEST_INSERTION", "LOCAL_CHEAPEST_INSERTION", "SAVINGS")

@@ -9,7 +9,7 @@ from typing import Any
 from carriers.errors import MalformedPayload, error_from_body
 from carriers.model import Reason, Status, TrackingUpdate
 from carriers.normalize import Code, RawEvent, finish_update, join_location, lookup
-from carriers.payload import collect, dig, load_json, objects, parser, text
+from carriers.payload import collect, dig, load_json, objects, parser, require_object, text
 from carriers.timeparse import parse_date, parse_iso, to_utc_if_naive, zone_for
 from carriers.webhooks import header, hmac_sha256, same_signature
 
@@ -101,9 +101,7 @@ def _tracking(tracking: dict[str, Any]) -> TrackingUpdate:
 @parser
 def parse_tracking(body: bytes | str) -> list[TrackingUpdate]:
     """Parse a webhook body, a `{meta, data: {tracking}}` answer, or a bare tracking object."""
-    payload = load_json(body)
-    if not isinstance(payload, dict):
-        raise MalformedPayload("aftership: body is not a JSON object")
+    payload = require_object(load_json(body), "aftership: body")
     meta_code = dig(payload, "meta", "code")
     if meta_code is not None and str(meta_code) not in ("200", "201"):
         status = str(meta_code)[:3]  # AfterShip's 4004-style codes start with the HTTP status

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from carriers.errors import CarrierAuthError, CarrierError, MalformedPayload
 from carriers.http import HttpClient
-from carriers.payload import load_json, text
+from carriers.payload import load_json, require_object, text
 from carriers.timeparse import UTC, parse_iso
 
 EXPIRY_MARGIN = 60.0  # renew a minute early so a token never expires in flight
@@ -143,9 +143,6 @@ class ThailandPostToken(TokenAuth):
 
 def _token_body(content: bytes) -> dict:
     try:
-        body = load_json(content)
+        return require_object(load_json(content), "body")
     except CarrierError as exc:
         raise CarrierAuthError(f"unreadable token response: {exc.message}") from exc
-    if not isinstance(body, dict):
-        raise CarrierAuthError("token response is not a JSON object")
-    return body

@@ -34,6 +34,22 @@ class CarrierSettings:
     language: str = "en"
 
 
+def http_client(
+    code: str, settings: CarrierSettings, default_rate: float, sleep: Callable[[float], None] | None = None
+) -> HttpClient:
+    """The shared HTTP client (timeouts, retries, rate limit, breaker) configured from `settings`."""
+    extra = {"sleep": sleep} if sleep is not None else {}
+    return HttpClient(
+        code,
+        timeout=settings.timeout,
+        max_retries=settings.max_retries,
+        rate_per_second=settings.rate_per_second or default_rate,
+        breaker_failures=settings.breaker_failures,
+        breaker_reset_seconds=settings.breaker_reset_seconds,
+        **extra,
+    )
+
+
 def same_number(a: str, b: str) -> bool:
     """Carriers echo numbers with other spacing or case than we sent."""
     return normalise_number(a) == normalise_number(b)
@@ -56,16 +72,7 @@ class Carrier(ABC):
         missing = [name for name in self.required_credentials if not settings.credentials.get(name)]
         if missing:
             raise CarrierAuthError(f"{self.code}: missing credentials {', '.join(missing)}")
-        extra = {"sleep": sleep} if sleep is not None else {}
-        self.http = HttpClient(
-            self.code,
-            timeout=settings.timeout,
-            max_retries=settings.max_retries,
-            rate_per_second=settings.rate_per_second or self.default_rate_per_second,
-            breaker_failures=settings.breaker_failures,
-            breaker_reset_seconds=settings.breaker_reset_seconds,
-            **extra,
-        )
+        self.http = http_client(self.code, settings, self.default_rate_per_second, sleep)
         self.auth = self.make_auth()
         self.log = logging.getLogger(f"carriers.{self.code}")
 

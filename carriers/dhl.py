@@ -9,7 +9,7 @@ from carriers.base import Carrier, Result
 from carriers.errors import MalformedPayload, TrackingNotFound, error_from_body
 from carriers.model import Reason, Status, TrackingUpdate
 from carriers.normalize import Code, RawEvent, finish_update, join_location, lookup
-from carriers.payload import collect, dig, load_json, objects, parser, text
+from carriers.payload import collect, dig, load_json, objects, parser, require_object, text
 from carriers.timeparse import parse_date, parse_iso, zone_for
 
 CODE = "dhl"
@@ -119,9 +119,7 @@ def _shipment(shipment: dict[str, Any]) -> TrackingUpdate:
 @parser
 def parse_tracking(body: bytes | str) -> list[Result]:
     """Parse a Unified tracking answer (or its RFC 7807 problem body)."""
-    payload = load_json(body)
-    if not isinstance(payload, dict):
-        raise MalformedPayload("dhl: answer is not a JSON object")
+    payload = require_object(load_json(body), "dhl: answer")
     if "shipments" not in payload and ("title" in payload or "status" in payload):
         raise error_from_body(
             CODE, payload.get("status"), f"{text(payload.get('title'))}: {text(payload.get('detail'))}"

@@ -9,7 +9,7 @@ from typing import Any
 from carriers.errors import MalformedPayload, TrackingNotFound, error_from_body
 from carriers.model import Reason, Status, TrackingUpdate
 from carriers.normalize import Code, RawEvent, finish_update, join_location, lookup
-from carriers.payload import collect, dig, load_json, objects, parser, text
+from carriers.payload import collect, dig, load_json, objects, parser, require_object, text
 from carriers.timeparse import UTC, parse_date, parse_iso
 from carriers.webhooks import header, hmac_sha256, same_signature
 
@@ -103,9 +103,7 @@ def _tracker(tracker: dict[str, Any]) -> TrackingUpdate:
 @parser
 def parse_tracking(body: bytes | str) -> list[TrackingUpdate]:
     """Parse a webhook `Event` (tracker.* events) or a bare `Tracker` object."""
-    payload = load_json(body)
-    if not isinstance(payload, dict):
-        raise MalformedPayload("easypost: body is not a JSON object")
+    payload = require_object(load_json(body), "easypost: body")
     if isinstance(payload.get("error"), dict):
         error = payload["error"]
         code = text(error.get("code"))

@@ -17,7 +17,15 @@ from carriers.errors import (
     TrackingNotFound,
 )
 from carriers.model import Reason, Status, TrackingUpdate
-from carriers.normalize import INFORMATIONAL, Code, RawEvent, finish_update, join_location, lookup
+from carriers.normalize import (
+    INFORMATIONAL,
+    Code,
+    RawEvent,
+    finish_update,
+    group_codes,
+    join_location,
+    lookup,
+)
 from carriers.payload import collect, dig, load_json, objects, parser, text
 from carriers.timeparse import parse_date, parse_iso, zone_for
 
@@ -26,28 +34,24 @@ DEFAULT_BASE_URL = "https://apis.fedex.com"
 DEFAULT_ZONE = "America/Chicago"
 
 
-def _codes(codes: str, meaning: Code) -> dict[str, Code]:
-    return dict.fromkeys(codes.split(), meaning)
-
-
 EVENT_TYPES: dict[str, Code] = {
-    **_codes("OC OX", Code(Status.INFO_RECEIVED)),
-    **_codes("PU PX", Code(Status.IN_TRANSIT, Reason.PICKED_UP)),
-    **_codes(
+    **group_codes("OC OX", Code(Status.INFO_RECEIVED)),
+    **group_codes("PU PX", Code(Status.IN_TRANSIT, Reason.PICKED_UP)),
+    **group_codes(
         "AR AF AO AE DP IT IX OW LO OF FD SF PL PF AA EA ED EO TR CH AX AC SP PM AP AD DS EP DR",
         Code(Status.IN_TRANSIT),
     ),
-    **_codes("CC CP", Code(Status.IN_TRANSIT, Reason.CUSTOMS)),
-    **_codes("DY DD PD", Code(Status.IN_TRANSIT, Reason.CARRIER_DELAY)),
+    **group_codes("CC CP", Code(Status.IN_TRANSIT, Reason.CUSTOMS)),
+    **group_codes("DY DD PD", Code(Status.IN_TRANSIT, Reason.CARRIER_DELAY)),
     "CD": Code(Status.IN_TRANSIT, Reason.CUSTOMS),
     "OD": Code(Status.OUT_FOR_DELIVERY),
     "DE": Code(Status.EXCEPTION),
-    **_codes("HL HP", Code(Status.AVAILABLE_FOR_PICKUP)),
+    **group_codes("HL HP", Code(Status.AVAILABLE_FOR_PICKUP)),
     "DL": Code(Status.DELIVERED),
     "SE": Code(Status.EXCEPTION),
     "RS": Code(Status.RETURNING),
     "CA": Code(Status.CANCELLED),
-    **_codes("RR RM RC RP LP RG RD", INFORMATIONAL),  # delivery-option and return-label link events
+    **group_codes("RR RM RC RP LP RG RD", INFORMATIONAL),  # delivery-option and return-label link events
 }
 DERIVED: dict[str, Code] = {
     "IN": Code(Status.INFO_RECEIVED),

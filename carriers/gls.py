@@ -19,7 +19,7 @@ from carriers.errors import (
 )
 from carriers.model import Reason, Status, TrackingUpdate
 from carriers.normalize import INFORMATIONAL, Code, RawEvent, finish_update, join_location, lookup
-from carriers.payload import collect, dig, load_json, objects, parser, text
+from carriers.payload import collect, dig, load_json, objects, parser, require_object, text
 from carriers.timeparse import parse_iso, zone_for
 
 CODE = "gls"
@@ -112,9 +112,7 @@ def _parcel(parcel: dict[str, Any], requested: str) -> TrackingUpdate:
 @parser
 def parse_tracking(body: bytes | str) -> list[Result]:
     """Parse a simple-tracking answer: per-parcel errors are failures; fault / problem bodies are errors."""
-    payload = load_json(body)
-    if not isinstance(payload, dict):
-        raise MalformedPayload("gls: answer is not a JSON object")
+    payload = require_object(load_json(body), "gls: answer")
     fault = payload.get("fault")
     if isinstance(fault, dict):
         code = text(dig(fault, "detail", "errorcode"))

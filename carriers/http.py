@@ -92,15 +92,28 @@ class HttpClient:
         data: Mapping[str, str] | None = None,
         auth: tuple[str, str] | None = None,
         not_found_on_404: bool = True,
+        retries: int | None = None,
     ) -> requests.Response:
-        """Send one request (with retries); returns a < 400 response or raises a CarrierError."""
+        """Send one request (with retries); returns a < 400 response or raises a CarrierError.
+
+        `retries` overrides `max_retries` for this call: 0 for a non-idempotent POST whose outcome
+        must be looked up before it is sent again.
+        """
         if not self.breaker.allow():
             raise CarrierUnavailable(
                 f"{self.carrier}: circuit breaker open", retry_after=self.breaker.seconds_until_retry()
             )
         try:
             response = self._send_with_retries(
-                method, url, dict(headers or {}), params, json, data, auth, not_found_on_404
+                method,
+                url,
+                dict(headers or {}),
+                params,
+                json,
+                data,
+                auth,
+                not_found_on_404,
+                self.max_retries if retries is None else retries,
             )
         except CarrierUnavailable:
             self.breaker.record_failure()
@@ -114,7 +127,7 @@ class HttpClient:
         self.breaker.record_success()
         return response
 
-    def _send_with_retries(self, method, url, headers, params, json, data, auth, not_found_on_404):
+    def _send_with_retries(self, method, url, headers, params, json, data, auth, not_found_on_404, retries):
         attempt = 0
         while True:
             self.limiter.acquire()
@@ -152,7 +165,7 @@ class HttpClient:
                 error = self._translate(response, not_found_on_404)
             retryable = status == 0 or status in RETRY_STATUSES
             wait = error.retry_after if error.retry_after is not None else self.backoff(attempt)
-            if not retryable or attempt >= self.max_retries or wait > MAX_RETRY_WAIT:
+            if not retryable or attempt >= retries or wait > MAX_RETRY_WAIT:
                 raise error
             self.log.info("%s: %s, retry %d in %.2fs", self.carrier, error.message, attempt + 1, wait)
             self._sleep(wait)

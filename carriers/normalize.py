@@ -22,6 +22,11 @@ class Code:
 INFORMATIONAL = Code(None)
 
 
+def group_codes(codes: str, meaning: Code) -> dict[str, Code]:
+    """A slice of a code table: every blank-separated code in `codes` with the same meaning."""
+    return dict.fromkeys(codes.split(), meaning)
+
+
 @dataclass(frozen=True)
 class RawEvent:
     """An event as read from the payload; `meaning=None` means the code is not in our table."""

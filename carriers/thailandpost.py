@@ -18,8 +18,8 @@ from carriers.errors import (
     TrackingNotFound,
 )
 from carriers.model import Reason, Status
-from carriers.normalize import Code, RawEvent, finish_update, join_location, lookup
-from carriers.payload import collect, dig, items, load_json, objects, parser, text
+from carriers.normalize import Code, RawEvent, finish_update, group_codes, join_location, lookup
+from carriers.payload import collect, dig, items, load_json, objects, parser, require_object, text
 from carriers.timeparse import parse_slashed, zone_for
 
 CODE = "thailandpost"
@@ -27,14 +27,10 @@ DEFAULT_BASE_URL = "https://trackapi.thailandpost.co.th"
 ZONE = zone_for("TH", "Asia/Bangkok")
 
 
-def _codes(codes: str, meaning: Code) -> dict[str, Code]:
-    return dict.fromkeys(codes.split(), meaning)
-
-
 CODES: dict[str, Code] = {
-    **_codes("101 102", Code(Status.INFO_RECEIVED)),
+    **group_codes("101 102", Code(Status.INFO_RECEIVED)),
     "103": Code(Status.IN_TRANSIT, Reason.PICKED_UP),
-    **_codes("201 204 205 206 207", Code(Status.IN_TRANSIT)),
+    **group_codes("201 204 205 206 207", Code(Status.IN_TRANSIT)),
     "202": Code(Status.IN_TRANSIT, Reason.CUSTOMS),
     "203": Code(Status.RETURNING),
     "301": Code(Status.OUT_FOR_DELIVERY),
@@ -77,9 +73,7 @@ def _error(message: str) -> CarrierError:
 @parser
 def parse_tracking(body: bytes | str) -> list[Result]:
     """Parse a track answer: one update per barcode; an empty list means the barcode is unknown."""
-    payload = load_json(body)
-    if not isinstance(payload, dict):
-        raise MalformedPayload("thailandpost: answer is not a JSON object")
+    payload = require_object(load_json(body), "thailandpost: answer")
     if payload.get("status") is False:
         raise _error(text(payload.get("message")) or "request refused")
     barcodes = dig(payload, "response", "items")

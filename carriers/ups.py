@@ -16,7 +16,15 @@ from carriers.errors import (
     TrackingNotFound,
 )
 from carriers.model import Reason, Status, TrackingUpdate
-from carriers.normalize import INFORMATIONAL, Code, RawEvent, finish_update, join_location, lookup
+from carriers.normalize import (
+    INFORMATIONAL,
+    Code,
+    RawEvent,
+    finish_update,
+    group_codes,
+    join_location,
+    lookup,
+)
 from carriers.payload import collect, dig, load_json, objects, parser, text
 from carriers.timeparse import UTC, parse_compact, parse_date, with_offset, zone_for
 
@@ -39,34 +47,32 @@ TYPES: dict[str, Code] = {
 }
 
 
-def _codes(codes: str, meaning: Code) -> dict[str, Code]:
-    return dict.fromkeys(codes.split(), meaning)
-
-
 STATUS_CODES: dict[str, Code] = {
-    **_codes("003 157 079 080 044 045", Code(Status.INFO_RECEIVED)),
-    **_codes("007", Code(Status.CANCELLED)),
-    **_codes("038 160 167 168 169", Code(Status.IN_TRANSIT, Reason.PICKED_UP)),
-    **_codes("005 010 025 039 047 087 158 159 164 165 016 019 020 071 073 074", Code(Status.IN_TRANSIT)),
-    **_codes("012 014 092 134", Code(Status.IN_TRANSIT, Reason.CUSTOMS)),
-    **_codes("032 046 048 049 051 052 053 086 090 132", Code(Status.IN_TRANSIT, Reason.CARRIER_DELAY)),
-    **_codes("006 021 037 089 091 146 162 072 078", Code(Status.OUT_FOR_DELIVERY)),
-    **_codes("022 023 024 060 061 062 066 145", Code(Status.FAILED_ATTEMPT, Reason.RECIPIENT_UNAVAILABLE)),
-    **_codes("065", Code(Status.INFO_RECEIVED)),  # pickup attempted: UPS does not have it yet
-    **_codes("017 040 144 161", Code(Status.AVAILABLE_FOR_PICKUP)),
-    **_codes("011 026 143", Code(Status.DELIVERED)),
-    **_codes("013 029 030 069 124 125 126 149", Code(Status.EXCEPTION)),
-    **_codes("050", Code(Status.EXCEPTION, Reason.ADDRESS_PROBLEM)),
-    **_codes("058", Code(Status.EXCEPTION, Reason.CUSTOMS)),
-    **_codes("059", Code(Status.EXCEPTION, Reason.DAMAGED)),
-    **_codes("064", Code(Status.EXCEPTION, Reason.REFUSED)),
-    **_codes("068", Code(Status.EXCEPTION, Reason.LOST)),
-    **_codes("147", Code(Status.EXCEPTION, Reason.HELD)),
-    **_codes("033 035 036", Code(Status.RETURNING)),
-    **_codes("034 067", Code(Status.RETURNED)),
-    **_codes("081", Code(Status.RETURNED, Reason.DAMAGED)),
-    **_codes("153 154 155", INFORMATIONAL),
-    **_codes("000 148 163", Code(Status.UNKNOWN)),
+    **group_codes("003 157 079 080 044 045", Code(Status.INFO_RECEIVED)),
+    **group_codes("007", Code(Status.CANCELLED)),
+    **group_codes("038 160 167 168 169", Code(Status.IN_TRANSIT, Reason.PICKED_UP)),
+    **group_codes("005 010 025 039 047 087 158 159 164 165 016 019 020 071 073 074", Code(Status.IN_TRANSIT)),
+    **group_codes("012 014 092 134", Code(Status.IN_TRANSIT, Reason.CUSTOMS)),
+    **group_codes("032 046 048 049 051 052 053 086 090 132", Code(Status.IN_TRANSIT, Reason.CARRIER_DELAY)),
+    **group_codes("006 021 037 089 091 146 162 072 078", Code(Status.OUT_FOR_DELIVERY)),
+    **group_codes(
+        "022 023 024 060 061 062 066 145", Code(Status.FAILED_ATTEMPT, Reason.RECIPIENT_UNAVAILABLE)
+    ),
+    **group_codes("065", Code(Status.INFO_RECEIVED)),  # pickup attempted: UPS does not have it yet
+    **group_codes("017 040 144 161", Code(Status.AVAILABLE_FOR_PICKUP)),
+    **group_codes("011 026 143", Code(Status.DELIVERED)),
+    **group_codes("013 029 030 069 124 125 126 149", Code(Status.EXCEPTION)),
+    **group_codes("050", Code(Status.EXCEPTION, Reason.ADDRESS_PROBLEM)),
+    **group_codes("058", Code(Status.EXCEPTION, Reason.CUSTOMS)),
+    **group_codes("059", Code(Status.EXCEPTION, Reason.DAMAGED)),
+    **group_codes("064", Code(Status.EXCEPTION, Reason.REFUSED)),
+    **group_codes("068", Code(Status.EXCEPTION, Reason.LOST)),
+    **group_codes("147", Code(Status.EXCEPTION, Reason.HELD)),
+    **group_codes("033 035 036", Code(Status.RETURNING)),
+    **group_codes("034 067", Code(Status.RETURNED)),
+    **group_codes("081", Code(Status.RETURNED, Reason.DAMAGED)),
+    **group_codes("153 154 155", INFORMATIONAL),
+    **group_codes("000 148 163", Code(Status.UNKNOWN)),
 }
 # An exception type keeps its meaning: the 3-digit code may only make it more specific, not calmer.
 EXCEPTION_REFINABLE = frozenset({Status.FAILED_ATTEMPT, Status.RETURNING, Status.RETURNED, Status.EXCEPTION})

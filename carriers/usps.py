@@ -9,8 +9,8 @@ from urllib.parse import quote
 from carriers.base import OAuthCarrier, Result
 from carriers.errors import CarrierAuthError, MalformedPayload, error_from_body
 from carriers.model import Reason, Status
-from carriers.normalize import Code, RawEvent, finish_update, join_location, lookup
-from carriers.payload import collect, dig, load_json, objects, parser, text
+from carriers.normalize import Code, RawEvent, finish_update, group_codes, join_location, lookup
+from carriers.payload import collect, dig, load_json, objects, parser, require_object, text
 from carriers.timeparse import UTC, local_with_offset, parse_date, parse_iso, with_offset, zone_for
 
 CODE = "usps"
@@ -18,15 +18,11 @@ DEFAULT_BASE_URL = "https://apis.usps.com"
 DEFAULT_ZONE = "America/New_York"
 
 
-def _codes(codes: str, meaning: Code) -> dict[str, Code]:
-    return dict.fromkeys(codes.split(), meaning)
-
-
 # Pub 199 scan codes seen in v3 and legacy answers (strings with leading zeros: never cast to int).
 EVENT_CODES: dict[str, Code] = {
-    **_codes("GX MA", Code(Status.INFO_RECEIVED)),
+    **group_codes("GX MA", Code(Status.INFO_RECEIVED)),
     "03": Code(Status.IN_TRANSIT, Reason.PICKED_UP),
-    **_codes("OA SF 10 T1 TL A1 EF PC 07", Code(Status.IN_TRANSIT)),
+    **group_codes("OA SF 10 T1 TL A1 EF PC 07", Code(Status.IN_TRANSIT)),
     "OF": Code(Status.OUT_FOR_DELIVERY),
     "02": Code(Status.FAILED_ATTEMPT, Reason.RECIPIENT_UNAVAILABLE),
     "04": Code(Status.EXCEPTION, Reason.REFUSED),
@@ -77,9 +73,7 @@ def _event(raw: dict[str, Any]) -> RawEvent:
 @parser
 def parse_tracking(body: bytes | str) -> list[Result]:
     """Parse a v3 tracking answer (or its error / OAuth error body)."""
-    payload = load_json(body)
-    if not isinstance(payload, dict):
-        raise MalformedPayload("usps: answer is not a JSON object")
+    payload = require_object(load_json(body), "usps: answer")
     error = payload.get("error")
     if isinstance(error, str):
         raise CarrierAuthError(f"usps: {error}: {text(payload.get('error_description'))}")

@@ -40,7 +40,6 @@ import hashlib
 import hmac
 import ipaddress
 import json
-import random
 import socket
 import uuid
 from collections.abc import Mapping, Sequence
@@ -178,11 +177,6 @@ def verify(
 
 def _digest(body: bytes, secret: str, timestamp: int) -> str:
     return hmac.new(secret.encode(), str(timestamp).encode() + b"." + body, hashlib.sha256).hexdigest()
-
-
-def next_retry_delay(attempt: int, rng: random.Random) -> float | None:
-    """Seconds to wait after failed attempt `attempt` (1-based); None means dead-letter."""
-    return RETRY_SCHEDULE.next_delay(attempt, rng)
 
 
 def check_destination(url: str, allow_private: bool) -> None:

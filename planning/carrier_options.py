@@ -13,8 +13,8 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from planning.calendar import add_business_days, is_business_day
-from planning.prediction_data import Place, ShipmentInfo, Snapshot
-from planning.prediction_model import Prediction
+from planning.prediction.data import Place, ShipmentInfo, Snapshot
+from planning.prediction.model import Prediction
 
 Predict = Callable[[Sequence[Snapshot]], list[Prediction]]
 

@@ -12,7 +12,7 @@ from geopy.exc import GeocoderServiceError, GeopyError
 from geopy.extra.rate_limiter import RateLimiter
 from geopy.geocoders import Nominatim
 
-from planning.routing_model import Matrix
+from planning.routing.model import Matrix
 
 EARTH_KM = 6371.0
 

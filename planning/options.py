@@ -1,7 +1,7 @@
 """Own-fleet slot offers at checkout: which windows a new stop fits into, at what price, and why (pure).
 
 A window is offered when it is still open for orders, has capacity left, and the stop can be inserted
-feasibly into the day's current plan within it (planning.route_gaps, the exact test of planning.insertion). The price is the window's base
+feasibly into the day's current plan within it (planning.routing.gaps, the exact test of planning.routing.insertion). The price is the window's base
 price adjusted by the marginal distance the stop adds: where a van passes anyway the slot is cheaper
 ("green"); where it needs a detour or a van of its own, dearer.
 """
@@ -14,8 +14,8 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 
-from planning.day_plan import BookedStop, DayPlan
-from planning.insertion import Insertion
+from planning.routing.day_plan import BookedStop, DayPlan
+from planning.routing.insertion import Insertion
 
 
 class Why(StrEnum):

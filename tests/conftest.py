@@ -1,9 +1,9 @@
-"""Shared fixtures: one migrated database per session, emptied before every test."""
+"""Shared fixtures: one migrated database per session, emptied before every test, and the local
+stand-ins for outbound channels (an SMTP server, the SMS provider, a shop's webhook receiver)."""
 
 from __future__ import annotations
 
 import os
-from datetime import date, datetime
 
 import pytest
 from sqlalchemy import text
@@ -11,7 +11,11 @@ from sqlalchemy import text
 from app import create_app
 from app.config import TestConfig
 from app.extensions import db
-from app.models import ApiKey, Shipment, Shop
+from app.models import Shop
+from notifications.mail_sandbox import MailSandbox
+from notifications.sms_sandbox import SmsSandbox
+from notifications.webhook_sandbox import WebhookSandbox
+from tests.factories import SMS_ACCOUNT_SID, SMS_AUTH_TOKEN, WEBHOOK_SECRET, make_shop
 
 
 @pytest.fixture(scope="session")
@@ -62,32 +66,6 @@ def runner(app):
     return app.test_cli_runner()
 
 
-def make_shop(name: str = "Test shop") -> tuple[Shop, str]:
-    """A shop and its plain API key."""
-    shop = Shop(name=name)
-    db.session.add(shop)
-    _, plain = ApiKey.issue(shop, "test")
-    db.session.commit()
-    return shop, plain
-
-
-def make_shipment(shop: Shop, **overrides) -> Shipment:
-    """A committed shipment with sensible defaults."""
-    values = {
-        "carrier": "bring",
-        "tracking_number": "70438101015432113",
-        "status": "pending",
-        "poll_failures": 0,
-        "promised_date": date(2026, 11, 25),
-        "shipped_at": datetime.fromisoformat("2026-11-23T10:00:00+00:00"),
-    }
-    values.update(overrides)
-    shipment = Shipment(shop_id=shop.id, **values)
-    db.session.add(shipment)
-    db.session.commit()
-    return shipment
-
-
 @pytest.fixture
 def shop_key(app) -> tuple[Shop, str]:
     return make_shop()
@@ -96,3 +74,24 @@ def shop_key(app) -> tuple[Shop, str]:
 @pytest.fixture
 def auth(shop_key) -> dict[str, str]:
     return {"Authorization": f"Bearer {shop_key[1]}"}
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server on 127.0.0.1 that keeps what it receives (`rcpt_reply` refuses recipients)."""
+    with MailSandbox() as server:
+        yield server
+
+
+@pytest.fixture
+def sms_provider():
+    """The Twilio-style SMS provider stand-in on 127.0.0.1, for SMS_ACCOUNT_SID / SMS_AUTH_TOKEN."""
+    with SmsSandbox(SMS_ACCOUNT_SID, SMS_AUTH_TOKEN) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def webhook_receiver():
+    """A shop's webhook endpoint on 127.0.0.1 that accepts events signed with WEBHOOK_SECRET."""
+    with WebhookSandbox([WEBHOOK_SECRET]) as sandbox:
+        yield sandbox

@@ -10,6 +10,7 @@ import sys
 from app import create_app
 from app.config import TestConfig
 from app.notify.dispatch import dispatch_due
+from tests.factories import SMS_ACCOUNT_SID, SMS_AUTH_TOKEN
 
 
 def main() -> None:
@@ -21,8 +22,8 @@ def main() -> None:
         SMTP_HOST="127.0.0.1",
         SMTP_PORT=int(smtp_port),
         SMS_BASE_URL=sms_url,
-        SMS_ACCOUNT_SID="ACcrash",
-        SMS_AUTH_TOKEN="token",
+        SMS_ACCOUNT_SID=SMS_ACCOUNT_SID,
+        SMS_AUTH_TOKEN=SMS_AUTH_TOKEN,
         OUTBOX_BATCH_SIZE=1000,
     )
     with app.app_context():

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Shipment
 from carriers.numbers import make_tracking_number
-from tests.conftest import make_shipment, make_shop
+from tests.factories import make_shipment, make_shop
 
 BODY = {
     "carrier": "bring",

@@ -13,10 +13,10 @@ from werkzeug.serving import make_server
 from app import create_app
 from app.config import TestConfig
 from app.extensions import db, limiter
-from app.models import Role, StaffUser, TrackingEvent
+from app.models import TrackingEvent
 from app.models.types import utcnow
 from app.notify.links import tracking_token
-from tests.conftest import make_shipment, make_shop
+from tests.factories import PASSWORD, make_shipment, make_shop, make_staff
 
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
@@ -33,7 +33,6 @@ ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-PASSWORD = "correct horse battery"
 
 
 @pytest.fixture(scope="module")
@@ -73,10 +72,7 @@ def site(tmp_path_factory):
                 content_hash="h1",
             )
         )
-        user = StaffUser(email="ops@shop.test", role=Role.VIEWER.value)
-        user.set_password(PASSWORD)
-        db.session.add(user)
-        db.session.commit()
+        make_staff()
         data = {"shipment_id": shipment.id, "token": tracking_token(app.config, shipment.id)}
         db.session.remove()
     server = make_server("127.0.0.1", 0, app, threaded=True)

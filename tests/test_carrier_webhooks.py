@@ -12,7 +12,7 @@ import pytest
 
 from app.extensions import db
 from carriers.aliases import carrier_code_for
-from tests.conftest import make_shipment, make_shop
+from tests.factories import make_shipment, make_shop
 
 FIXTURES = Path(__file__).parent / "fixtures" / "carriers"
 EASYPOST = (FIXTURES / "easypost" / "webhook_delivered_out_of_order.json").read_bytes()

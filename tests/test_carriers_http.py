@@ -5,12 +5,11 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -28,6 +27,7 @@ from carriers.http import HttpClient, parse_retry_after, scrub_url
 from carriers.model import Status
 from carriers.ratelimit import TokenBucket
 from carriers.registry import CARRIERS
+from notifications.sandbox import LoopbackServer
 
 
 @dataclass
@@ -81,14 +81,9 @@ def server() -> Iterator[Server]:
         def log_message(self, *args: object) -> None:
             pass
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{httpd.server_address[1]}"
-    yield state
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join()
+    with LoopbackServer(Handler) as httpd:
+        state.url = httpd.url
+        yield state
 
 
 def make_client(**overrides: object) -> tuple[HttpClient, list[float]]:

@@ -1,10 +1,14 @@
-"""The README's run command: one process serves the API and the pages while demo parcels get tracked."""
+"""The README's run command: one process serves the API and the pages while demo parcels get tracked.
+
+Every port is 0, so the OS picks free ones (no race, and `make run` may be running alongside); the
+service prints where it listens.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -12,12 +16,6 @@ from pathlib import Path
 
 import pytest
 import requests
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _wait_for(check, seconds: float):
@@ -33,9 +31,15 @@ def _wait_for(check, seconds: float):
     raise AssertionError("timed out")
 
 
+def _listening_at(log: Path, process: subprocess.Popen) -> str | None:
+    """The web server's base URL once the service has printed it."""
+    assert process.poll() is None, f"embedded exited:\n{log.read_text(errors='replace')[-3000:]}"
+    found = re.search(r"Leveranse on (http://\S+?)/ ", log.read_text(errors="replace"))
+    return found[1] if found else None
+
+
 @pytest.mark.slow
 def test_embedded_mode_tracks_demo_parcels_end_to_end(tmp_path: Path) -> None:
-    port, sandbox_port = _free_port(), _free_port()
     env = {
         **os.environ,
         "LEVERANSE_INSTANCE_DIR": str(tmp_path),
@@ -49,12 +53,10 @@ def test_embedded_mode_tracks_demo_parcels_end_to_end(tmp_path: Path) -> None:
         "-c",
         "from app.cli.main import main; main()",
         "embedded",
-        "--port",
-        str(port),
-        "--sandbox-port",
-        str(sandbox_port),
+        *("--port", "0", "--sandbox-port", "0", "--smtp-port", "0", "--sms-port", "0"),
     ]
-    log = (tmp_path / "embedded.log").open("wb")
+    log_path = tmp_path / "embedded.log"
+    log = log_path.open("wb")
     process = subprocess.Popen(
         command,
         env=env,
@@ -62,9 +64,11 @@ def test_embedded_mode_tracks_demo_parcels_end_to_end(tmp_path: Path) -> None:
         stderr=subprocess.STDOUT,
         cwd=Path(__file__).resolve().parents[1],
     )
-    base = f"http://127.0.0.1:{port}"
     try:
-        _wait_for(lambda: requests.get(f"{base}/healthz", timeout=2).ok, 120)
+        base = _wait_for(lambda: _listening_at(log_path, process), 120)
+        assert requests.get(f"{base}/healthz", timeout=2).ok
+        started = log_path.read_text(errors="replace")
+        assert "local SMTP sink on 127.0.0.1:" in started and "SMS sandbox on http://127.0.0.1:" in started
         key = (tmp_path / "demo-api-key.txt").read_text().strip()
         headers = {"Authorization": f"Bearer {key}"}
 

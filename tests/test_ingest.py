@@ -10,7 +10,7 @@ from app.extensions import db
 from app.models import TrackingEvent as EventRow
 from app.tracking.ingest import IngestResult, event_content_hash, select_update, store_updates
 from carriers.model import Reason, Status, TrackingEvent, TrackingUpdate
-from tests.conftest import make_shipment, make_shop
+from tests.factories import make_shipment, make_shop
 
 OSLO = timezone(timedelta(hours=1))
 

@@ -2,12 +2,9 @@ from __future__ import annotations
 
 import email
 import email.policy
-import socket
-import threading
 from datetime import UTC, datetime
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from notifications.email import EmailChannel, EmailMessage, SmtpSettings, message_id
 from notifications.errors import InvalidRecipient, PermanentSendError, RetryableSendError
@@ -22,43 +19,6 @@ CONTEXT = {
     "unsubscribe_url": "https://track.example.no/u/XYZ",
     "timezone": "Europe/Oslo",
 }
-
-
-class Inbox:
-    """An aiosmtpd handler that keeps what arrives and can refuse recipients."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, list[str], bytes]] = []
-        self.rcpt_reply: str | None = None
-        self.lock = threading.Lock()
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if self.rcpt_reply:
-            return self.rcpt_reply
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        with self.lock:
-            self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
-        return "250 Message accepted for delivery"
-
-
-def free_port() -> int:
-    # aiosmtpd's Controller needs a concrete port (it connects to it to check readiness).
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def smtp_server():
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield inbox, port
-    controller.stop()
 
 
 def make_message(**overrides) -> EmailMessage:
@@ -91,8 +51,8 @@ def settings(port: int, **overrides) -> SmtpSettings:
 
 
 def test_sends_multipart_email_that_arrives_intact(smtp_server) -> None:
-    inbox, port = smtp_server
-    with EmailChannel(settings(port)) as channel:
+    inbox = smtp_server
+    with EmailChannel(settings(inbox.port)) as channel:
         first = channel.send(make_message(to_name="Kåre Ødegård", subject="Pakken din er levert – på døra"))
         second = channel.send(make_message(to="ola@example.no", dedupe_key="shipment-43:delivered:email"))
     assert len(inbox.messages) == 2
@@ -121,16 +81,16 @@ def test_sends_multipart_email_that_arrives_intact(smtp_server) -> None:
 
 
 def test_message_id_is_stable_for_a_dedupe_key(smtp_server) -> None:
-    inbox, port = smtp_server
-    with EmailChannel(settings(port)) as channel:
+    inbox = smtp_server
+    with EmailChannel(settings(inbox.port)) as channel:
         ids = {channel.send(make_message()).provider_id for _ in range(2)}
     received = {email.message_from_bytes(raw)["Message-ID"] for _, _, raw in inbox.messages}
     assert ids == received == {message_id("shipment-42:delivered:email", "fjellsport.no")}
 
 
 def test_reconnects_when_the_server_dropped_an_idle_connection(smtp_server) -> None:
-    inbox, port = smtp_server
-    with EmailChannel(settings(port)) as channel:
+    inbox = smtp_server
+    with EmailChannel(settings(inbox.port)) as channel:
         channel.send(make_message())
         channel._smtp.sock.close()  # the server timing out an idle session looks like this to us
         channel.send(make_message())
@@ -142,9 +102,9 @@ def test_reconnects_when_the_server_dropped_an_idle_connection(smtp_server) -> N
     [("550 5.1.1 No such user", PermanentSendError), ("451 4.3.0 Try later", RetryableSendError)],
 )
 def test_classifies_recipient_refusals(smtp_server, reply: str, error: type) -> None:
-    inbox, port = smtp_server
+    inbox = smtp_server
     inbox.rcpt_reply = reply
-    with EmailChannel(settings(port)) as channel, pytest.raises(error) as info:
+    with EmailChannel(settings(inbox.port)) as channel, pytest.raises(error) as info:
         channel.send(make_message())
     assert type(info.value) is error
     assert reply.split()[0] in info.value.message

@@ -7,6 +7,7 @@ from notifications.recipients import normalise_phone
 from notifications.sms import SmsChannel, SmsMessage, SmsSettings
 from notifications.sms_sandbox import Failure, SmsSandbox
 from notifications.sms_text import SmsEncoding, SmsLength, fold_typography, measure_sms, shorten_sms
+from tests.factories import SMS_ACCOUNT_SID, SMS_AUTH_TOKEN
 
 
 @pytest.mark.parametrize(
@@ -67,30 +68,24 @@ def test_shorten_sms_never_splits_a_thai_cluster() -> None:
     assert text[len(body)] not in "\u0e31\u0e34\u0e35\u0e36\u0e37\u0e38\u0e39\u0e47\u0e48\u0e49\u0e4a\u0e4b"
 
 
-@pytest.fixture
-def provider():
-    with SmsSandbox("ACtest", "secret-token") as sandbox:
-        yield sandbox
-
-
-def make_channel(provider: SmsSandbox, **overrides) -> SmsChannel:
+def make_channel(sms_provider: SmsSandbox, **overrides) -> SmsChannel:
     fields = {
-        "base_url": provider.url,
-        "account_sid": "ACtest",
-        "auth_token": "secret-token",
+        "base_url": sms_provider.url,
+        "account_sid": SMS_ACCOUNT_SID,
+        "auth_token": SMS_AUTH_TOKEN,
         "sender": "Fjellsport",
     }
     return SmsChannel(SmsSettings(**{**fields, "timeout": 2.0, **overrides}))
 
 
-def test_sends_normalised_sms_and_is_idempotent(provider: SmsSandbox) -> None:
-    with make_channel(provider) as channel:
+def test_sends_normalised_sms_and_is_idempotent(sms_provider: SmsSandbox) -> None:
+    with make_channel(sms_provider) as channel:
         first = channel.send(SmsMessage("912 34 567", "Pakken din er levert", "k1"))
         again = channel.send(SmsMessage("912 34 567", "Pakken din er levert", "k1"))
         other = channel.send(SmsMessage("+66812345678", "พัสดุถึงแล้ว", "k2"))
     assert first == again != other
     assert first.provider_id.startswith("SM")
-    assert [(m.to, m.sender, m.body) for m in provider.messages] == [
+    assert [(m.to, m.sender, m.body) for m in sms_provider.messages] == [
         ("+4791234567", "Fjellsport", "Pakken din er levert"),
         ("+66812345678", "Fjellsport", "พัสดุถึงแล้ว"),
     ]
@@ -106,34 +101,36 @@ def test_sends_normalised_sms_and_is_idempotent(provider: SmsSandbox) -> None:
         (Failure(400, 30000), PermanentSendError, "rejected"),
     ],
 )
-def test_classifies_provider_errors(provider: SmsSandbox, failure: Failure, error: type, kind: str) -> None:
-    provider.fail_next(failure)
-    with make_channel(provider) as channel, pytest.raises(error) as info:
+def test_classifies_provider_errors(
+    sms_provider: SmsSandbox, failure: Failure, error: type, kind: str
+) -> None:
+    sms_provider.fail_next(failure)
+    with make_channel(sms_provider) as channel, pytest.raises(error) as info:
         channel.send(SmsMessage("91234567", "Hei", "k1"))
     assert type(info.value) is error
     assert info.value.kind == kind
     assert info.value.retry_after == failure.retry_after
-    assert provider.messages == []
+    assert sms_provider.messages == []
 
 
-def test_wrong_credentials_are_permanent(provider: SmsSandbox) -> None:
-    with make_channel(provider, auth_token="nope") as channel, pytest.raises(PermanentSendError) as info:
+def test_wrong_credentials_are_permanent(sms_provider: SmsSandbox) -> None:
+    with make_channel(sms_provider, auth_token="nope") as channel, pytest.raises(PermanentSendError) as info:
         channel.send(SmsMessage("91234567", "Hei", "k1"))
     assert info.value.kind == "auth"
 
 
-def test_timeout_is_retryable(provider: SmsSandbox) -> None:
-    provider.fail_next(Failure(201, delay=0.5))
-    with make_channel(provider, timeout=0.2) as channel, pytest.raises(RetryableSendError) as info:
+def test_timeout_is_retryable(sms_provider: SmsSandbox) -> None:
+    sms_provider.fail_next(Failure(201, delay=0.5))
+    with make_channel(sms_provider, timeout=0.2) as channel, pytest.raises(RetryableSendError) as info:
         channel.send(SmsMessage("91234567", "Hei", "k1"))
     assert info.value.kind == "timeout"
 
 
-def test_refuses_invalid_numbers_and_overlong_bodies_without_calling(provider: SmsSandbox) -> None:
-    with make_channel(provider) as channel:
+def test_refuses_invalid_numbers_and_overlong_bodies_without_calling(sms_provider: SmsSandbox) -> None:
+    with make_channel(sms_provider) as channel:
         with pytest.raises(InvalidRecipient):
             channel.send(SmsMessage("22 00 00 00", "Hei", "k1"))
         with pytest.raises(PermanentSendError) as info:
             channel.send(SmsMessage("91234567", "x" * 307, "k2"))
     assert info.value.kind == "too_long"
-    assert provider.messages == []
+    assert sms_provider.messages == []

@@ -18,10 +18,10 @@ from notifications.webhooks import (
     build_event,
     build_test_event,
     check_destination,
-    next_retry_delay,
     sign,
     verify,
 )
+from tests.factories import WEBHOOK_SECRET
 
 NOW = datetime(2025, 3, 4, 12, 0, tzinfo=UTC)
 BODY = b'{"id":"evt_1"}'
@@ -51,10 +51,10 @@ def test_verify_rejects_tampering_and_stale_timestamps() -> None:
 
 def test_retry_schedule_spans_about_72_hours_then_dead_letters() -> None:
     rng = random.Random(7)
-    delays = [next_retry_delay(n, rng) for n in range(1, 11)]
+    delays = [RETRY_SCHEDULE.next_delay(n, rng) for n in range(1, 11)]
     nominal = [60, 300, 1800, 7200, 18000, 36000, 43200, 50400, 50400, 50400]
     assert all(0.9 * n <= d <= 1.1 * n for d, n in zip(delays, nominal, strict=True))
-    assert next_retry_delay(11, rng) is None
+    assert RETRY_SCHEDULE.next_delay(11, rng) is None
     assert RETRY_SCHEDULE.nominal_total == 71 * 3600 + 36 * 60
     assert RETRY_SCHEDULE.max_attempts == 11
 
@@ -100,32 +100,28 @@ def test_ssrf_guard_allows_public_addresses_and_explicit_private() -> None:
             check_destination(bad, allow_private=True)
 
 
-@pytest.fixture
-def receiver():
-    with WebhookSandbox(["new-secret"]) as sandbox:
-        yield sandbox
-
-
 def make_channel(**overrides) -> WebhookChannel:
     return WebhookChannel(WebhookSettings(**{"timeout": 2.0, "allow_private": True, **overrides}))
 
 
-def test_delivers_signed_event_to_a_real_receiver(receiver: WebhookSandbox) -> None:
+def test_delivers_signed_event_to_a_real_receiver(webhook_receiver: WebhookSandbox) -> None:
     event = build_event("claim.opened", {"claim": "CL-1"}, NOW, event_id="evt_1")
     with make_channel() as channel:
-        result = channel.send(WebhookMessage(receiver.endpoint, event, ("new-secret", "old-secret")))
-        channel.send(WebhookMessage(receiver.endpoint, build_test_event(NOW), ("new-secret",)))
+        result = channel.send(
+            WebhookMessage(webhook_receiver.endpoint, event, (WEBHOOK_SECRET, "old-secret"))
+        )
+        channel.send(WebhookMessage(webhook_receiver.endpoint, build_test_event(NOW), (WEBHOOK_SECRET,)))
     assert result.provider_id == "evt_1"
-    assert [e.event_id for e in receiver.events][0] == "evt_1"
-    assert receiver.events[0].payload["data"] == {"claim": "CL-1"}
-    assert receiver.events[1].payload["type"] == "webhook.test"
+    assert [e.event_id for e in webhook_receiver.events][0] == "evt_1"
+    assert webhook_receiver.events[0].payload["data"] == {"claim": "CL-1"}
+    assert webhook_receiver.events[1].payload["type"] == "webhook.test"
 
 
-def test_wrong_secret_is_refused_permanently(receiver: WebhookSandbox) -> None:
+def test_wrong_secret_is_refused_permanently(webhook_receiver: WebhookSandbox) -> None:
     with make_channel() as channel, pytest.raises(PermanentSendError) as info:
-        channel.send(WebhookMessage(receiver.endpoint, build_test_event(NOW), ("wrong",)))
+        channel.send(WebhookMessage(webhook_receiver.endpoint, build_test_event(NOW), ("wrong",)))
     assert info.value.kind == "auth"
-    assert receiver.rejected == 1
+    assert webhook_receiver.rejected == 1
 
 
 @pytest.mark.parametrize(
@@ -140,28 +136,30 @@ def test_wrong_secret_is_refused_permanently(receiver: WebhookSandbox) -> None:
         (301, PermanentSendError, "redirect"),
     ],
 )
-def test_classifies_receiver_failures(receiver: WebhookSandbox, status: int, error: type, kind: str) -> None:
-    receiver.fail_next(Scripted(status))
+def test_classifies_receiver_failures(
+    webhook_receiver: WebhookSandbox, status: int, error: type, kind: str
+) -> None:
+    webhook_receiver.fail_next(Scripted(status))
     with make_channel() as channel, pytest.raises(error) as info:
-        channel.send(WebhookMessage(receiver.endpoint, build_test_event(NOW), ("new-secret",)))
+        channel.send(WebhookMessage(webhook_receiver.endpoint, build_test_event(NOW), (WEBHOOK_SECRET,)))
     assert type(info.value) is error
     assert info.value.kind == kind
 
 
-def test_timeout_is_retryable_and_the_next_send_recovers(receiver: WebhookSandbox) -> None:
-    receiver.fail_next(Scripted(200, delay=0.5))
+def test_timeout_is_retryable_and_the_next_send_recovers(webhook_receiver: WebhookSandbox) -> None:
+    webhook_receiver.fail_next(Scripted(200, delay=0.5))
     with make_channel(timeout=0.2) as channel:
         with pytest.raises(RetryableSendError) as info:
-            channel.send(WebhookMessage(receiver.endpoint, build_test_event(NOW), ("new-secret",)))
+            channel.send(WebhookMessage(webhook_receiver.endpoint, build_test_event(NOW), (WEBHOOK_SECRET,)))
         assert info.value.kind == "timeout"
-        channel.send(WebhookMessage(receiver.endpoint, build_test_event(NOW), ("new-secret",)))
-    assert len(receiver.events) == 1
+        channel.send(WebhookMessage(webhook_receiver.endpoint, build_test_event(NOW), (WEBHOOK_SECRET,)))
+    assert len(webhook_receiver.events) == 1
 
 
-def test_production_settings_refuse_loopback_receiver(receiver: WebhookSandbox) -> None:
+def test_production_settings_refuse_loopback_receiver(webhook_receiver: WebhookSandbox) -> None:
     with make_channel(allow_private=False) as channel, pytest.raises(DestinationRefused):
-        channel.send(WebhookMessage(receiver.endpoint, build_test_event(NOW), ("new-secret",)))
-    assert receiver.events == []
+        channel.send(WebhookMessage(webhook_receiver.endpoint, build_test_event(NOW), (WEBHOOK_SECRET,)))
+    assert webhook_receiver.events == []
 
 
 def test_connection_refused_is_retryable() -> None:

@@ -4,40 +4,33 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Notification, WebhookEndpoint
 from app.notify.enqueue import Change, queue_change
 from notifications.model import Trigger
-from notifications.webhook_sandbox import Scripted, WebhookSandbox
-from tests.conftest import make_shipment
-
-
-@pytest.fixture
-def receiver(app):
-    with WebhookSandbox([]) as sandbox:
-        yield sandbox
+from notifications.webhook_sandbox import Scripted
+from tests.factories import make_shipment
 
 
 def _create(client, auth, url: str, **extra):
     return client.post("/api/v1/webhook-endpoints", json={"url": url, **extra}, headers=auth)
 
 
-def test_endpoint_lifecycle_with_test_event_and_rotation(client, auth, receiver) -> None:
+def test_endpoint_lifecycle_with_test_event_and_rotation(client, auth, webhook_receiver) -> None:
     created = _create(
-        client, auth, receiver.endpoint, description="orders", event_types=["shipment.delivered"]
+        client, auth, webhook_receiver.endpoint, description="orders", event_types=["shipment.delivered"]
     )
     assert created.status_code == 201
     body = created.get_json()
     assert body["secret"].startswith("whsec_") and len(body["secret"]) == 49
     assert (body["url"], body["event_types"], body["enabled"]) == (
-        receiver.endpoint,
+        webhook_receiver.endpoint,
         ["shipment.delivered"],
         True,
     )
-    receiver.secrets = (body["secret"],)
+    webhook_receiver.secrets = (body["secret"],)
     endpoint_id = body["id"]
 
     listed = client.get("/api/v1/webhook-endpoints", headers=auth).get_json()
@@ -45,8 +38,8 @@ def test_endpoint_lifecycle_with_test_event_and_rotation(client, auth, receiver)
 
     tested = client.post(f"/api/v1/webhook-endpoints/{endpoint_id}/test", headers=auth).get_json()
     assert tested["delivered"] is True
-    assert receiver.events[0].payload["type"] == "webhook.test"
-    assert receiver.events[0].event_id == tested["delivery"]["event_id"]
+    assert webhook_receiver.events[0].payload["type"] == "webhook.test"
+    assert webhook_receiver.events[0].event_id == tested["delivery"]["event_id"]
 
     rotated = client.post(f"/api/v1/webhook-endpoints/{endpoint_id}/rotate-secret", json={}, headers=auth)
     new_secret = rotated.get_json()["secret"]
@@ -79,12 +72,12 @@ def test_ssrf_guard_refuses_private_urls_in_production(app, client, auth) -> Non
     assert db.session.scalar(select(WebhookEndpoint)) is None
 
 
-def test_deliveries_list_and_replay_of_a_dead_letter(client, auth, shop_key, receiver) -> None:
-    endpoint_id = _create(client, auth, receiver.endpoint).get_json()["id"]
+def test_deliveries_list_and_replay_of_a_dead_letter(client, auth, shop_key, webhook_receiver) -> None:
+    endpoint_id = _create(client, auth, webhook_receiver.endpoint).get_json()["id"]
     endpoint = db.session.get(WebhookEndpoint, endpoint_id)
-    receiver.secrets = (endpoint.secret,)
+    webhook_receiver.secrets = (endpoint.secret,)
     shipment = make_shipment(shop_key[0])
-    receiver.fail_next(Scripted(400))
+    webhook_receiver.fail_next(Scripted(400))
     queue_change(shipment, Change(Trigger.SHIPPED, "1", {}))
     db.session.commit()
     from app.notify.dispatch import dispatch_due
@@ -116,7 +109,7 @@ def test_deliveries_list_and_replay_of_a_dead_letter(client, auth, shop_key, rec
     )
     assert again.status_code == 409
     assert dispatch_due().sent == 1
-    assert [e.event_id for e in receiver.events] == [delivery["event_id"]]
+    assert [e.event_id for e in webhook_receiver.events] == [delivery["event_id"]]
 
 
 def test_shop_settings_and_customer_preferences(client, auth, shop_key) -> None:

@@ -23,7 +23,7 @@ from app.tracking.updates import process_updates
 from carriers.model import Reason, Status, TrackingEvent, TrackingUpdate
 from notifications.model import Trigger
 from notifications.render import LANGUAGES
-from tests.conftest import make_shipment, make_shop
+from tests.factories import make_shipment, make_shop
 
 REGISTERED = datetime(2026, 11, 23, 7, 0, tzinfo=UTC)
 CUSTOMER = {

@@ -10,12 +10,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from planning.carrier_options import CarrierService, next_handover, offer_carriers
-from planning.day_plan import BookedStop, Van, build_day, insert_stop, remove_stops, vehicle_loads
 from planning.geo import Point, TravelModel
-from planning.insertion import Insertion, best_insertions
 from planning.options import Pricing, SlotWindow, offer_slots
 from planning.prediction import default_model
-from planning.prediction_data import Place
+from planning.prediction.data import Place
+from planning.routing.day_plan import BookedStop, Van, build_day, insert_stop, remove_stops, vehicle_loads
+from planning.routing.insertion import Insertion, best_insertions
 
 OSLO = ZoneInfo("Europe/Oslo")
 

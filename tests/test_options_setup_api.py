@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from planning.calendar import holiday_name
-from tests.conftest import make_shop
+from tests.factories import make_shop
 
 OSLO = ZoneInfo("Europe/Oslo")
 DEPOT = {"name": "Bergen Kokstad", "lat": 60.29, "lon": 5.26, "country": "NO", "timezone": "Europe/Oslo"}

@@ -14,8 +14,6 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
 from app.extensions import db
@@ -26,23 +24,11 @@ from app.notify.enqueue import Change, queue_change
 from app.notify.settings import default_settings
 from notifications.email import message_id
 from notifications.model import Trigger
-from notifications.sms_sandbox import SmsSandbox
 from notifications.webhook_sandbox import WebhookSandbox
-from tests.conftest import make_shop
-from tests.test_notifications_email import Inbox, free_port
+from tests.factories import SMS_ACCOUNT_SID, SMS_AUTH_TOKEN, WEBHOOK_SECRET, make_shop
 
 SHIPMENTS = 200
 REPO = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-def servers(app):
-    inbox, port = Inbox(), free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    with SmsSandbox("ACcrash", "token") as sms, WebhookSandbox(["whsec_crash"]) as hooks:
-        yield inbox, port, sms, hooks
-    controller.stop()
 
 
 def _fill_outbox(hooks: WebhookSandbox) -> None:
@@ -50,7 +36,7 @@ def _fill_outbox(hooks: WebhookSandbox) -> None:
     settings: ShopNotificationSettings = default_settings(shop.id)
     settings.channels = ["email", "sms"]
     db.session.add(settings)
-    db.session.add(WebhookEndpoint(shop_id=shop.id, url=hooks.endpoint, secret="whsec_crash"))
+    db.session.add(WebhookEndpoint(shop_id=shop.id, url=hooks.endpoint, secret=WEBHOOK_SECRET))
     shipments = [
         Shipment(
             shop_id=shop.id,
@@ -70,14 +56,16 @@ def _fill_outbox(hooks: WebhookSandbox) -> None:
     db.session.commit()
 
 
-def test_sigkill_mid_batch_loses_nothing_and_sends_no_key_twice(app, servers, database_url) -> None:
-    inbox, smtp_port, sms, hooks = servers
+def test_sigkill_mid_batch_loses_nothing_and_sends_no_key_twice(
+    app, smtp_server, sms_provider, webhook_receiver, database_url
+) -> None:
+    inbox, sms, hooks = smtp_server, sms_provider, webhook_receiver
     app.config.update(
-        SMTP_HOST="127.0.0.1",
-        SMTP_PORT=smtp_port,
+        SMTP_HOST=inbox.host,
+        SMTP_PORT=inbox.port,
         SMS_BASE_URL=sms.url,
-        SMS_ACCOUNT_SID="ACcrash",
-        SMS_AUTH_TOKEN="token",
+        SMS_ACCOUNT_SID=SMS_ACCOUNT_SID,
+        SMS_AUTH_TOKEN=SMS_AUTH_TOKEN,
     )
     _fill_outbox(hooks)
     total = 3 * SHIPMENTS
@@ -85,7 +73,7 @@ def test_sigkill_mid_batch_loses_nothing_and_sends_no_key_twice(app, servers, da
     db.session.remove()
 
     child = subprocess.Popen(
-        [sys.executable, "-m", "tests.outbox_crash_child", database_url, str(smtp_port), sms.url],
+        [sys.executable, "-m", "tests.outbox_crash_child", database_url, str(inbox.port), sms.url],
         cwd=REPO,
         env={**os.environ, "PYTHONPATH": str(REPO)},
         stdout=subprocess.DEVNULL,

@@ -1,4 +1,4 @@
-"""The dispatcher against real local servers: SMTP (aiosmtpd), an SMS sandbox and a webhook receiver."""
+"""The dispatcher against real local servers: SMTP (aiosmtpd), an SMS sandbox and a webhook webhook_receiver."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ import email.policy
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from app.extensions import db
@@ -16,10 +15,9 @@ from app.notify.dispatch import claim, dispatch_due
 from app.notify.enqueue import Change, queue_change
 from notifications.email import message_id
 from notifications.model import Trigger
-from notifications.sms_sandbox import Failure, SmsSandbox
+from notifications.sms_sandbox import Failure
 from notifications.webhook_sandbox import Scripted, WebhookSandbox
-from tests.conftest import make_shipment, make_shop
-from tests.test_notifications_email import Inbox, free_port
+from tests.factories import SMS_ACCOUNT_SID, SMS_AUTH_TOKEN, WEBHOOK_SECRET, make_shipment, make_shop
 
 CUSTOMER = {
     "customer_name": "Kari Nordmann",
@@ -33,34 +31,29 @@ URGENT = Change(Trigger.OUT_FOR_DELIVERY, "2026-11-23", {})
 
 
 @pytest.fixture
-def inbox(app):
-    handler, port = Inbox(), free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=port, SMTP_FROM_ADDRESS="varsler@fjellsport.no")
-    yield handler
-    controller.stop()
+def inbox(app, smtp_server):
+    """The SMTP server, configured as the app's mail server."""
+    app.config.update(
+        SMTP_HOST=smtp_server.host, SMTP_PORT=smtp_server.port, SMTP_FROM_ADDRESS="varsler@fjellsport.no"
+    )
+    return smtp_server
 
 
 @pytest.fixture
-def sms(app):
-    with SmsSandbox("ACtest", "token") as sandbox:
-        app.config.update(SMS_BASE_URL=sandbox.url, SMS_ACCOUNT_SID="ACtest", SMS_AUTH_TOKEN="token")
-        yield sandbox
+def sms(app, sms_provider):
+    """The SMS provider stand-in, configured as the app's provider."""
+    app.config.update(
+        SMS_BASE_URL=sms_provider.url, SMS_ACCOUNT_SID=SMS_ACCOUNT_SID, SMS_AUTH_TOKEN=SMS_AUTH_TOKEN
+    )
+    return sms_provider
 
 
-@pytest.fixture
-def receiver(app):
-    with WebhookSandbox(["whsec_current"]) as sandbox:
-        yield sandbox
-
-
-def _shipment_with_endpoint(receiver: WebhookSandbox | None = None, channels=("email", "sms")):
+def _shipment_with_endpoint(webhook_receiver: WebhookSandbox | None = None, channels=("email", "sms")):
     shop, _ = make_shop("Fjellsport")
     shipment = make_shipment(shop, **CUSTOMER)
     endpoint = None
-    if receiver is not None:
-        endpoint = WebhookEndpoint(shop_id=shop.id, url=receiver.endpoint, secret="whsec_current")
+    if webhook_receiver is not None:
+        endpoint = WebhookEndpoint(shop_id=shop.id, url=webhook_receiver.endpoint, secret=WEBHOOK_SECRET)
         db.session.add(endpoint)
     from app.models import ShopNotificationSettings
     from app.notify.settings import default_settings
@@ -76,8 +69,8 @@ def _row(channel: str) -> Notification:
     return db.session.scalar(select(Notification).where(Notification.channel == channel))
 
 
-def test_sends_email_sms_and_webhook_and_records_them(inbox, sms, receiver) -> None:
-    shipment, endpoint = _shipment_with_endpoint(receiver)
+def test_sends_email_sms_and_webhook_and_records_them(inbox, sms, webhook_receiver) -> None:
+    shipment, endpoint = _shipment_with_endpoint(webhook_receiver)
     assert queue_change(shipment, URGENT) == 3
     db.session.commit()
     stats = dispatch_due()
@@ -98,8 +91,8 @@ def test_sends_email_sms_and_webhook_and_records_them(inbox, sms, receiver) -> N
     assert (sent_sms.to, sent_sms.body, sent_sms.sid) == ("+4791234567", text.body_text, text.provider_id)
 
     hook = _row("webhook")
-    [event] = receiver.events
-    assert (event.event_id, event.payload["type"], receiver.rejected) == (
+    [event] = webhook_receiver.events
+    assert (event.event_id, event.payload["type"], webhook_receiver.rejected) == (
         hook.event_id,
         "shipment.out_for_delivery",
         0,
@@ -112,11 +105,11 @@ def test_sends_email_sms_and_webhook_and_records_them(inbox, sms, receiver) -> N
     assert dispatch_due().claimed == 0
 
 
-def test_retryable_failures_back_off_then_succeed(sms, receiver) -> None:
-    shipment, _ = _shipment_with_endpoint(receiver, channels=("sms",))
+def test_retryable_failures_back_off_then_succeed(sms, webhook_receiver) -> None:
+    shipment, _ = _shipment_with_endpoint(webhook_receiver, channels=("sms",))
     queue_change(shipment, URGENT)
     db.session.commit()
-    receiver.fail_next(Scripted(503))
+    webhook_receiver.fail_next(Scripted(503))
     sms.fail_next(Failure(429, retry_after=600))
     now = datetime.now(UTC)
     stats = dispatch_due(now=now)
@@ -135,14 +128,14 @@ def test_retryable_failures_back_off_then_succeed(sms, receiver) -> None:
     assert (stats.claimed, stats.sent) == (2, 2)
     db.session.refresh(hook)
     assert [(a.number, a.outcome) for a in hook.attempt_log] == [(1, "retry"), (2, "sent")]
-    assert len(receiver.events) == 1 and len(sms.messages) == 1
+    assert len(webhook_receiver.events) == 1 and len(sms.messages) == 1
 
 
-def test_permanent_errors_dead_letter_and_410_disables_the_endpoint(sms, receiver) -> None:
-    shipment, endpoint = _shipment_with_endpoint(receiver, channels=("sms",))
+def test_permanent_errors_dead_letter_and_410_disables_the_endpoint(sms, webhook_receiver) -> None:
+    shipment, endpoint = _shipment_with_endpoint(webhook_receiver, channels=("sms",))
     queue_change(shipment, URGENT)
     db.session.commit()
-    receiver.fail_next(Scripted(410))
+    webhook_receiver.fail_next(Scripted(410))
     sms.fail_next(Failure(400, code=21211, message="The 'To' number is not a valid phone number."))
     stats = dispatch_due()
     assert (stats.sent, stats.dead) == (0, 2)

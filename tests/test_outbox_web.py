@@ -10,8 +10,7 @@ from app.extensions import db
 from app.models import Notification, Role, Unsubscribe
 from app.notify.enqueue import Change, queue_change
 from notifications.model import Trigger
-from tests.conftest import make_shipment, make_shop
-from tests.test_staff_auth import PASSWORD, make_staff
+from tests.factories import PASSWORD, make_shipment, make_shop, make_staff
 
 CUSTOMER = {"customer_email": "kari@example.no", "customer_language": "da", "customer_timezone": "UTC"}
 URGENT = Change(Trigger.OUT_FOR_DELIVERY, "2026-11-23", {})

@@ -16,7 +16,7 @@ from carriers.numbers import make_tracking_number
 from carriers.registry import CARRIERS
 from carriers.sandbox.faults import FaultKind, FaultSpec
 from carriers.sandbox.server import SandboxServer, SandboxSettings
-from tests.conftest import make_shipment, make_shop
+from tests.factories import make_shipment, make_shop
 
 # Final (status, reason) per scenario; where a carrier's real format has no code for an outcome
 # (Bring has no "lost", GLS and Thailand Post no exception codes at all), the adapter must not invent one.

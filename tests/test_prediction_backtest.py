@@ -5,8 +5,8 @@ from datetime import date
 import numpy as np
 
 from carriers.sandbox.history import HistoryMode, generate_history
-from planning.backtest import run_backtest
-from planning.prediction_recent import decayed_sums
+from planning.prediction.backtest import run_backtest
+from planning.prediction.recent import decayed_sums
 
 DAY = 86400.0
 

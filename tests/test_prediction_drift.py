@@ -5,9 +5,9 @@ from datetime import UTC, date, datetime
 import numpy as np
 import pytest
 
-from planning.prediction_data import Place, RiskSettings, ShipmentInfo
-from planning.prediction_distribution import PGRID, UNIT_Z, quantile
-from planning.prediction_drift import (
+from planning.prediction.data import Place, RiskSettings, ShipmentInfo
+from planning.prediction.distribution import PGRID, UNIT_Z, quantile
+from planning.prediction.drift import (
     CHECK_LEVELS,
     COVER_LEVELS,
     Checks,
@@ -16,7 +16,7 @@ from planning.prediction_drift import (
     recent_shares,
     recent_shift,
 )
-from planning.prediction_features import GroupCodes, encode_shipments
+from planning.prediction.features import GroupCodes, encode_shipments
 
 DAY = 86400.0
 

@@ -5,8 +5,8 @@ from datetime import UTC, date, datetime
 import pytest
 
 from carriers.model import Reason, Status
-from planning.prediction_data import HistoryRecord, Place, ScanEvent, ShipmentInfo
-from planning.prediction_io import read_events_csv, read_history_csv
+from planning.prediction.data import HistoryRecord, Place, ScanEvent, ShipmentInfo
+from planning.prediction.io import read_events_csv, read_history_csv
 
 HISTORY = """promised_date,shipment_id,extra,carrier,service,origin_country,origin_postcode,\
 origin_lat,origin_lon,\

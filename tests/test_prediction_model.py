@@ -8,7 +8,6 @@ import pytest
 
 from carriers.model import Reason, Status
 from carriers.sandbox.history import generate_history
-from planning.backtest import expected_calibration_error
 from planning.prediction import (
     HistoryRecord,
     Level,
@@ -20,8 +19,9 @@ from planning.prediction import (
     default_model,
     train,
 )
-from planning.prediction_data import Place, ShipmentInfo
-from planning.prediction_model import FORMAT_VERSION
+from planning.prediction.backtest import expected_calibration_error
+from planning.prediction.data import Place, ShipmentInfo
+from planning.prediction.model import FORMAT_VERSION
 
 SPLIT = datetime(2023, 8, 15, tzinfo=UTC)
 

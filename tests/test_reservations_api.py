@@ -16,7 +16,7 @@ from app.extensions import db
 from app.models import Reservation, RoutePlan, Shop, Slot, VanLoad
 from app.models.types import utcnow
 from planning.calendar import holiday_name
-from tests.conftest import make_shipment, make_shop
+from tests.factories import make_shipment, make_shop
 
 OSLO = ZoneInfo("Europe/Oslo")
 NEAR = {"lat": 59.92, "lon": 10.75}

@@ -14,7 +14,7 @@ from app.risk.scoring import rescore
 from app.risk.training import retrain_model
 from app.tracking.ingest import store_updates
 from carriers.model import Status, TrackingEvent, TrackingUpdate
-from tests.conftest import make_shipment, make_shop
+from tests.factories import make_shipment, make_shop
 
 SHIPPED = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
 

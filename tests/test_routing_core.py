@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from planning.feasibility import check_plan
-from planning.insertion import Insertion, best_insertion, best_insertions
-from planning.routing_model import (
+from planning.routing.feasibility import check_plan
+from planning.routing.insertion import Insertion, best_insertion, best_insertions
+from planning.routing.model import (
     Depot,
     Plan,
     Problem,
@@ -23,7 +23,7 @@ from planning.routing_model import (
     euclidean_matrix,
     schedule_route,
 )
-from planning.solomon import SolomonFormatError, parse_solomon, read_solomon
+from planning.routing.solomon import SolomonFormatError, parse_solomon, read_solomon
 
 SOLOMON = Path(__file__).resolve().parents[1] / ".." / "shared" / "planning" / "solomon"
 TINY_SOLOMON = """TINY

@@ -1,4 +1,4 @@
-"""Ruin-and-recreate improvement (planning.routing_lns) and the route slack summary it shares."""
+"""Ruin-and-recreate improvement (planning.routing.lns) and the route slack summary it shares."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from planning.feasibility import check_plan
-from planning.insertion import route_slack
-from planning.routing_lns import improve
-from planning.routing_model import (
+from planning.routing.feasibility import check_plan
+from planning.routing.insertion import route_slack
+from planning.routing.lns import improve
+from planning.routing.model import (
     Depot,
     Plan,
     Problem,

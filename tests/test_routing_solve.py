@@ -12,10 +12,10 @@ import pytest
 from flask import Flask
 
 from app.cli.planning import group
-from planning.feasibility import check_plan
 from planning.routing import NoFeasiblePlan, StrategyProbe, probe_strategy, solve
-from planning.routing_model import Depot, Problem, Stop, TimeWindow, Vehicle, euclidean_matrix
-from planning.solomon import parse_solomon
+from planning.routing.feasibility import check_plan
+from planning.routing.model import Depot, Problem, Stop, TimeWindow, Vehicle, euclidean_matrix
+from planning.routing.solomon import parse_solomon
 
 C101 = Path(__file__).resolve().parents[1] / ".." / "shared" / "planning" / "solomon" / "C101.txt"
 HEADER = (

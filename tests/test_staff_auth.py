@@ -4,19 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from app.extensions import db
-from app.models import Role, StaffUser
-from tests.conftest import make_shipment, make_shop
-
-PASSWORD = "correct horse battery"
-
-
-def make_staff(email: str = "ops@shop.test", role: Role = Role.VIEWER) -> StaffUser:
-    user = StaffUser(email=email, role=role.value)
-    user.set_password(PASSWORD)
-    db.session.add(user)
-    db.session.commit()
-    return user
+from tests.factories import PASSWORD, make_shipment, make_shop, make_staff
 
 
 def test_password_is_stored_hashed(app) -> None:

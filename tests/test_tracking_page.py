@@ -12,7 +12,7 @@ from app.extensions import db, limiter
 from app.models import CustomerPreference, Shipment, TrackingEvent
 from app.models.types import utcnow
 from app.notify.links import tracking_url, unsubscribe_url
-from tests.conftest import make_shipment, make_shop
+from tests.factories import make_shipment, make_shop
 
 HTML = {"Accept": "text/html"}
 PERSONAL = ("Kari Nordmann", "kari@example.no", "+4791234567", "ORDER-77", "0150")

@@ -27,7 +27,7 @@ def problem_response(
 
 
 class ApiProblem(Exception):
-    """Raised by views and use cases to answer with a problem document."""
+    """Raised by views to answer with a problem document (use cases raise app.errors instead)."""
 
     def __init__(
         self, status: int, title: str, detail: str | None = None, *, kind: str | None = None, **extra

@@ -51,6 +51,7 @@ class ShipmentCreateSchema(Schema):
     shipped_at = fields.AwareDateTime()
     promised_date = fields.Date()
     declared_value = fields.Decimal(places=2, as_string=False, validate=validate.Range(min=0, max=10**9))
+    weight_kg = fields.Decimal(places=3, as_string=False, validate=validate.Range(min=0, max=10**4))
     currency = fields.String(validate=validate.Regexp(r"^[A-Z]{3}$", error="Use an ISO 4217 code."))
 
     @post_load
@@ -131,6 +132,7 @@ class ShipmentSchema(Schema):
     shipped_at = fields.AwareDateTime(allow_none=True)
     declared_value = fields.Decimal(as_string=True, allow_none=True)
     currency = fields.String(allow_none=True)
+    weight_kg = fields.Decimal(as_string=True, allow_none=True)
     freshness = fields.Method("_freshness")
     eta = fields.Method("_eta")
     p_late = fields.Float(allow_none=True)

@@ -9,8 +9,8 @@ import click
 from flask.cli import AppGroup
 
 from planning.routing import NoFeasiblePlan, solve
-from planning.routing_model import Objective
-from planning.solomon import SolomonFormatError, read_solomon
+from planning.routing.model import Objective
+from planning.routing.solomon import SolomonFormatError, read_solomon
 
 group = AppGroup("planning", help="Route planning.")
 

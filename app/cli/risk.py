@@ -9,8 +9,8 @@ import click
 from flask.cli import AppGroup
 
 from carriers.sandbox.history import HistoryMode, generate_history
-from planning.backtest import run_backtest
-from planning.prediction_io import write_events_csv, write_history_csv
+from planning.prediction.backtest import run_backtest
+from planning.prediction.io import write_events_csv, write_history_csv
 
 group = AppGroup("risk", help="Delivery-risk prediction: backtests and sandbox history.")
 

@@ -11,7 +11,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 from flask_migrate import upgrade
 from sqlalchemy import select
-from werkzeug.serving import run_simple
+from werkzeug.serving import make_server
 
 from app.config import INSTANCE_DIR
 from app.demo.fleet import book_demo_order, seed_demo_fleet
@@ -20,17 +20,28 @@ from app.demo.risk_history import seed_generated_model
 from app.demo.shop import seed_demo, seed_demo_staff, stream_demo_shipments
 from app.extensions import db
 from app.jobs import Job, add_job, schedule_jobs
+from app.metrics import serve_metrics
 from app.models import RiskModelRecord
 from app.models.types import use_clock, utcnow
 from carriers.sandbox.server import SandboxServer, SandboxSettings
 
 
 @click.command("worker")
+@click.option(
+    "--metrics-port",
+    type=int,
+    default=None,
+    help="Serve this worker's Prometheus metrics here (0: any port).",
+)
+@click.option("--metrics-host", default="127.0.0.1", show_default=True, help="Address of --metrics-port.")
 @with_appcontext
-def worker() -> None:
+def worker(metrics_port: int | None, metrics_host: str) -> None:
     """Run the background jobs (polling, ...) until interrupted; run as many as you like side by side."""
     app = current_app._get_current_object()
     scheduler = schedule_jobs(app, BlockingScheduler())
+    if metrics_port is not None:
+        bound = serve_metrics(metrics_host, metrics_port)
+        click.echo(f"worker: metrics on http://{metrics_host}:{bound}/metrics")
     click.echo(f"worker: {len(scheduler.get_jobs())} jobs scheduled")
     scheduler.start()
 
@@ -46,11 +57,16 @@ def demo(count: int | None) -> None:
 
 @click.command("embedded")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--sandbox-port", default=8085, show_default=True, type=int)
+@click.option("--port", default=5000, show_default=True, type=int, help="Web port (0: any free port).")
+@click.option("--sandbox-port", default=8085, show_default=True, type=int, help="Sandbox carriers' port.")
+@click.option("--smtp-port", default=8025, show_default=True, type=int, help="Local mail sink's port.")
+@click.option("--sms-port", default=8030, show_default=True, type=int, help="Local SMS provider's port.")
 @with_appcontext
-def embedded(host: str, port: int, sandbox_port: int) -> None:
-    """Everything in one process: SQLite, sandbox carriers on an accelerated clock, demo shop, jobs, web."""
+def embedded(host: str, port: int, sandbox_port: int, smtp_port: int, sms_port: int) -> None:
+    """Everything in one process: SQLite, sandbox carriers on an accelerated clock, demo shop, jobs, web.
+
+    Every port may be 0 to let the OS pick a free one; the lines printed at start say which.
+    """
     app = current_app._get_current_object()
     upgrade()
     register = None
@@ -75,7 +91,7 @@ def embedded(host: str, port: int, sandbox_port: int) -> None:
         key_file = INSTANCE_DIR / "demo-api-key.txt"
         key_file.write_text(plain + "\n")
         click.echo(f"demo shop {shop.id}: API key written to {key_file}")
-    for line in start_local_channels(app.config):
+    for line in start_local_channels(app.config, smtp_port, sms_port):
         click.echo(line)
     scheduler = schedule_jobs(app, BackgroundScheduler())
     if register is not None:
@@ -84,8 +100,9 @@ def embedded(host: str, port: int, sandbox_port: int) -> None:
         )
     add_job(app, scheduler, Job("demo-bookings", book_demo_order, "DEMO_BOOKING_INTERVAL_SECONDS"))
     scheduler.start()
-    click.echo(
-        f"Leveranse on http://{host}:{port}/  (API /api/v1, OpenAPI /api/v1/openapi.json, staff /staff/)"
-    )
     # The embedded mode's own server; production runs `gunicorn wsgi:app` plus `leveranse worker`.
-    run_simple(host, port, app, threaded=True, use_reloader=False)
+    server = make_server(host, port, app, threaded=True)
+    click.echo(
+        f"Leveranse on http://{host}:{server.port}/  (API /api/v1, OpenAPI /api/v1/openapi.json, staff /staff/)"
+    )
+    server.serve_forever()

@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from app.api.problems import ApiProblem
 from app.delivery.depot_days import (
     Parcel,
     cached_day,
@@ -32,14 +31,16 @@ from app.delivery.depot_days import (
     working_vans,
 )
 from app.delivery.geocoding import locate
+from app.errors import InvalidInput, Unavailable
 from app.extensions import db
 from app.models import CarrierService, Depot
 from app.risk.scoring import current_model
-from planning import carrier_options, prediction_data
+from planning import carrier_options
 from planning.carrier_options import CarrierOffer
-from planning.day_plan import BookedStop
 from planning.geo import Address, GeocodingError, Point
 from planning.options import Explanation, SlotOffer, Why, offer_slots, refuse_all
+from planning.prediction.data import Place
+from planning.routing.day_plan import BookedStop
 
 # Carrier offers per lane and minute, per process: predicting costs ~10 ms and is the same for neighbours.
 _CARRIER_CACHE_SIZE = 512
@@ -78,7 +79,7 @@ class CheckoutOptions:
 
 
 def place_delivery(address: Address | None, coordinates: dict | None) -> Located:
-    """Coordinates pass straight through; an address is geocoded (422 naming `address` if unplaceable)."""
+    """Coordinates pass straight through; an address is geocoded (InvalidInput on `address` if not found)."""
     if coordinates is not None:
         point = Point(coordinates["lat"], coordinates["lon"])
         country, postcode = coordinates.get("country", ""), coordinates.get("postcode", "")
@@ -86,14 +87,14 @@ def place_delivery(address: Address | None, coordinates: dict | None) -> Located
     try:
         place = locate(address)
     except GeocodingError as error:
-        raise ApiProblem(
-            503, "Geocoder unavailable", "The address could not be looked up now; try again.", kind="geocoder"
+        raise Unavailable(
+            "The address could not be looked up now; try again.",
+            kind="geocoder",
+            title="Geocoder unavailable",
         ) from error
     if place is None:
         message = f"We could not find '{address.text()}'. Check the street, postcode and city."
-        raise ApiProblem(
-            422, "Unprocessable Entity", message, kind="validation", errors={"address": [message]}
-        )
+        raise InvalidInput(message, errors={"address": message})
     return Located(place.point, place.label, "geocoded", address.country.upper(), address.postcode)
 
 
@@ -158,8 +159,8 @@ def _carriers(shop_id: int, located: Located, order_time: datetime) -> list[Carr
     for depot_id in dict.fromkeys(s.depot_id for s in services):
         mine = [s for s in services if s.depot_id == depot_id]
         depot = mine[0].depot
-        origin = prediction_data.Place(depot.country, depot.postcode, depot.lat, depot.lon)
-        destination = prediction_data.Place(located.country or depot.country, located.postcode, lat, lon)
+        origin = Place(depot.country, depot.postcode, depot.lat, depot.lon)
+        destination = Place(located.country or depot.country, located.postcode, lat, lon)
         specs = tuple(
             carrier_options.CarrierService(
                 s.carrier, s.service, s.label, s.price, s.currency, s.cutoff, s.transit_days

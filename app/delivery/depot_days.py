@@ -15,16 +15,16 @@ from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
-from app.api.problems import ApiProblem
 from app.database import insert_ignoring_conflicts
+from app.errors import InvalidInput
 from app.extensions import db
 from app.models import Depot, Reservation, RoutePlan, Slot, SlotTemplate, VanLoad, Vehicle
 from app.models.planning import ACTIVE_STATES
 from app.models.types import utcnow
 from planning.calendar import holiday_name
-from planning.day_plan import BookedStop, DayPlan, Van, build_day
 from planning.geo import Point, TravelModel, haversine_km
 from planning.options import Pricing, SlotWindow
+from planning.routing.day_plan import BookedStop, DayPlan, Van, build_day
 
 # Per-process cache of built day plans, keyed by the plan row's version: a derived copy, never shared state.
 _CACHE_SIZE = 64
@@ -46,13 +46,11 @@ class Parcel:
 
 
 def require_parcel_fits(depots: list[Depot], parcel: Parcel) -> None:
-    """Refuse (422 naming `parcel`) a parcel heavier than every active van of the shop's depots."""
+    """Refuse (InvalidInput naming `parcel`) a parcel heavier than every active van of the shop's depots."""
     largest = max((v.capacity_kg for d in depots for v in d.vehicles if v.active), default=None)
     if largest is not None and parcel.demand > largest:
         message = f"The parcel counts as {parcel.demand} kg; the largest van carries {largest} kg."
-        raise ApiProblem(
-            422, "Unprocessable Entity", message, kind="validation", errors={"parcel": [message]}
-        )
+        raise InvalidInput(message, errors={"parcel": message})
 
 
 def travel_model() -> TravelModel:

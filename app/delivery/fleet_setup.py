@@ -13,8 +13,8 @@ from datetime import date
 
 from sqlalchemy import delete, func, select, update
 
-from app.api.problems import ApiProblem
 from app.delivery.depot_days import local_today
+from app.errors import Conflict, DomainError, InvalidInput
 from app.extensions import db
 from app.models import (
     CarrierService,
@@ -36,11 +36,9 @@ VEHICLE_GUARDED = ("capacity_kg", "shift_start", "shift_end", "weekdays", "activ
 TEMPLATE_GUARDED = ("start", "end", "weekdays")
 
 
-def _problem(status: int, errors: dict[str, str]) -> ApiProblem:
-    title = "Unprocessable Entity" if status == 422 else "Conflict"
-    detail = " ".join(dict.fromkeys(errors.values()))
-    kind = "validation" if status == 422 else "conflict"
-    return ApiProblem(status, title, detail, kind=kind, errors={k: [v] for k, v in errors.items()})
+def _refusal(error: type[DomainError], errors: dict[str, str]) -> DomainError:
+    """The error naming each field, with every distinct field message as its message."""
+    return error(" ".join(dict.fromkeys(errors.values())), errors=errors)
 
 
 def _today(depot: Depot) -> date:
@@ -69,12 +67,12 @@ def _booked(depot: Depot, *, template_id: int | None = None, day: date | None = 
 def _refuse_guarded(changed: set[str], guarded: Iterable[str], why: str) -> None:
     blocked = sorted(changed.intersection(guarded))
     if blocked:
-        raise _problem(409, {name: why for name in blocked})
+        raise _refusal(Conflict, {name: why for name in blocked})
 
 
 def _check_order(first: object, second: object, field: str, what: str) -> None:
     if not first < second:
-        raise _problem(422, {field: f"{what} must end after it starts."})
+        raise _refusal(InvalidInput, {field: f"{what} must end after it starts."})
 
 
 def _covered(template: SlotTemplate, depot: Depot, vans: list[Vehicle]) -> str | None:
@@ -101,7 +99,7 @@ def _check_coverage(depot: Depot, fields: Iterable[str], templates: list[SlotTem
     for template in templates:
         why = _covered(template, depot, vans)
         if why:
-            raise _problem(422, {name: why for name in fields})
+            raise _refusal(InvalidInput, {name: why for name in fields})
 
 
 def create_depot(shop_id: int, data: dict) -> Depot:
@@ -127,7 +125,7 @@ def update_depot(depot: Depot, data: dict) -> None:
 def delete_depot(depot: Depot) -> None:
     """Delete a depot that never had a reservation, with its vans, zones, windows and carrier services."""
     if db.session.scalar(select(func.count(Reservation.id)).where(Reservation.depot_id == depot.id)):
-        raise _problem(409, {"depot": "The depot has reservations; it can no longer be deleted."})
+        raise _refusal(Conflict, {"depot": "The depot has reservations; it can no longer be deleted."})
     template_ids = select(SlotTemplate.id).where(SlotTemplate.depot_id == depot.id)
     vehicle_ids = select(Vehicle.id).where(Vehicle.depot_id == depot.id)
     for statement in (
@@ -189,12 +187,12 @@ def delete_vehicle(vehicle: Vehicle) -> None:
         select(func.count(VanLoad.id)).where(VanLoad.vehicle_id == vehicle.id, VanLoad.load > 0)
     )
     if carried or str(vehicle.id) in _vans_with_stops(depot):
-        raise _problem(409, {"vehicle": "The van has carried deliveries; set active to false instead."})
+        raise _refusal(Conflict, {"vehicle": "The van has carried deliveries; set active to false instead."})
     vehicle.active = False
     try:
         _check_coverage(depot, ["vehicle"])
-    except ApiProblem as problem:
-        raise _problem(409, {"vehicle": problem.detail}) from None
+    except InvalidInput as error:
+        raise _refusal(Conflict, {"vehicle": error.message}) from None
     db.session.execute(delete(VanLoad).where(VanLoad.vehicle_id == vehicle.id))
     db.session.delete(vehicle)
     db.session.flush()
@@ -252,7 +250,7 @@ def update_template(template: SlotTemplate, data: dict) -> None:
         )
         if fuller is not None:
             message = f"A day of this window already has {fuller} deliveries; the capacity cannot go below."
-            raise _problem(409, {"capacity": message})
+            raise _refusal(Conflict, {"capacity": message})
         db.session.execute(update(Slot).where(*future).values(capacity=template.capacity))
     db.session.flush()
 
@@ -261,7 +259,9 @@ def delete_template(template: SlotTemplate) -> None:
     """Delete a window never reserved (stop offering others with `weekdays: ""`)."""
     slot_ids = select(Slot.id).where(Slot.template_id == template.id)
     if db.session.scalar(select(func.count(Reservation.id)).where(Reservation.slot_id.in_(slot_ids))):
-        raise _problem(409, {"slot_template": 'The window has reservations; set weekdays to "" instead.'})
+        raise _refusal(
+            Conflict, {"slot_template": 'The window has reservations; set weekdays to "" instead.'}
+        )
     db.session.execute(delete(Slot).where(Slot.template_id == template.id))
     db.session.delete(template)
     db.session.flush()
@@ -271,14 +271,14 @@ def create_closure(depot: Depot, data: dict) -> DepotClosure:
     """Close the depot on a day from today on which nothing is booked."""
     day = data["day"]
     if day < _today(depot):
-        raise _problem(422, {"day": "The day is in the past."})
+        raise _refusal(InvalidInput, {"day": "The day is in the past."})
     if db.session.scalar(
         select(DepotClosure.id).where(DepotClosure.depot_id == depot.id, DepotClosure.day == day)
     ):
-        raise _problem(409, {"day": f"The depot is already closed on {day}."})
+        raise _refusal(Conflict, {"day": f"The depot is already closed on {day}."})
     booked = _booked(depot, day=day)
     if booked:
-        raise _problem(409, {"day": f"{booked} deliveries are booked on {day}; release them first."})
+        raise _refusal(Conflict, {"day": f"{booked} deliveries are booked on {day}; release them first."})
     closure = DepotClosure(depot_id=depot.id, **data)
     db.session.add(closure)
     db.session.flush()
@@ -294,7 +294,7 @@ def delete_closure(closure: DepotClosure) -> None:
 def _own_depot_id(shop_id: int, depot_id: int) -> None:
     depot = db.session.get(Depot, depot_id)
     if depot is None or depot.shop_id != shop_id:
-        raise _problem(422, {"depot_id": f"No depot {depot_id}."})
+        raise _refusal(InvalidInput, {"depot_id": f"No depot {depot_id}."})
 
 
 def create_carrier_service(shop_id: int, data: dict) -> CarrierService:

@@ -19,9 +19,9 @@ from app.delivery.depot_days import load_day, new_version
 from app.extensions import db
 from app.models import RoutePlan, VanLoad
 from app.models.types import utcnow
-from planning.day_plan import DayPlan, vehicle_loads
 from planning.routing import NoFeasiblePlan, solve
-from planning.routing_model import Plan
+from planning.routing.day_plan import DayPlan, vehicle_loads
+from planning.routing.model import Plan
 
 log = logging.getLogger(__name__)
 

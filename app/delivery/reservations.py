@@ -14,7 +14,6 @@ from datetime import date, datetime, timedelta
 from flask import current_app
 from sqlalchemy import select, update
 
-from app.api.problems import ApiProblem
 from app.delivery.depot_days import (
     Parcel,
     closed_reason,
@@ -31,22 +30,23 @@ from app.delivery.depot_days import (
     templates_on,
     vehicle_of,
 )
+from app.errors import Conflict, InvalidInput
 from app.extensions import db
 from app.models import Depot, Reservation, ReservationState, Slot, SlotTemplate, VanLoad
 from app.models.types import utcnow
-from planning.day_plan import BookedStop, insert_stop, remove_stops
 from planning.geo import Point
 from planning.options import offer_slots
+from planning.routing.day_plan import BookedStop, insert_stop, remove_stops
 
 HELD, CONFIRMED = ReservationState.HELD.value, ReservationState.CONFIRMED.value
 
 
-def _unavailable(detail: str, reason: str) -> ApiProblem:
-    return ApiProblem(409, "Slot unavailable", detail, kind="slot-unavailable", reason=reason)
+def _unavailable(detail: str, reason: str) -> Conflict:
+    return Conflict(detail, kind="slot-unavailable", title="Slot unavailable", reason=reason)
 
 
-def _invalid(field: str, message: str) -> ApiProblem:
-    return ApiProblem(422, "Unprocessable Entity", message, kind="validation", errors={field: [message]})
+def _invalid(field: str, message: str) -> InvalidInput:
+    return InvalidInput(message, errors={field: message})
 
 
 def hold_slot(
@@ -161,8 +161,8 @@ def confirm(
         .values(**values)
     )
     if done.rowcount != 1:
-        raise ApiProblem(
-            409, "Hold ended", "The hold expired or was released; hold a slot again.", kind="hold-ended"
+        raise Conflict(
+            "The hold expired or was released; hold a slot again.", kind="hold-ended", title="Hold ended"
         )
     db.session.execute(
         update(Slot).where(Slot.id == reservation.slot_id).values(held=Slot.held - 1, booked=Slot.booked + 1)

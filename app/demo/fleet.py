@@ -8,11 +8,11 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from app.api.problems import ApiProblem
 from app.delivery.depot_days import Parcel, local_today, templates_on
 from app.delivery.geocoding import locate
 from app.delivery.reservations import confirm, hold_slot
 from app.demo.shop import DEMO_SHOP_NAME
+from app.errors import DomainError
 from app.extensions import db
 from app.models import CarrierService, DeliveryZone, Depot, Reservation, Shop, SlotTemplate, Vehicle
 from app.models.types import utcnow
@@ -150,7 +150,7 @@ def book_random_order(
         reservation = hold_slot(
             depot.shop_id, template.id, day, place.point, parcel, now=now, address=place.label
         )
-    except ApiProblem:
+    except DomainError:
         db.session.rollback()
         return None
     if rng.random() < confirm_share:

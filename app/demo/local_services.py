@@ -10,32 +10,21 @@ from flask import Flask
 from planning.geo_sandbox import GeocoderSandbox
 
 
-class _CountingSink:
-    """An aiosmtpd handler that accepts every message (the outbox viewer shows what was sent)."""
-
-    def __init__(self) -> None:
-        self.received = 0
-
-    async def handle_DATA(self, server, session, envelope) -> str:
-        self.received += 1
-        return "250 Message accepted"
-
-
 def start_local_channels(config: dict[str, Any], smtp_port: int = 8025, sms_port: int = 8030) -> list[str]:
     """For the embedded default: start a local SMTP sink and SMS sandbox where none is configured.
 
-    Updates `config` to point at them (and allows loopback webhooks); returns lines to print.
+    Port 0 lets the OS pick. Updates `config` to point at them (and allows loopback webhooks); returns
+    lines to print.
     """
-    from aiosmtpd.controller import Controller
-
+    from notifications.mail_sandbox import MailSandbox
     from notifications.sms_sandbox import SmsSandbox
 
     started = []
     if not config["SMTP_HOST"]:
-        controller = Controller(_CountingSink(), hostname="127.0.0.1", port=smtp_port)
-        controller.start()
-        config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=smtp_port)
-        started.append(f"local SMTP sink on 127.0.0.1:{smtp_port}")
+        # The outbox viewer shows what was sent: the sink need not keep the messages.
+        sink = MailSandbox(port=smtp_port, keep=False).start()
+        config.update(SMTP_HOST=sink.host, SMTP_PORT=sink.port)
+        started.append(f"local SMTP sink on {sink.host}:{sink.port}")
     if not config["SMS_BASE_URL"]:
         sandbox = SmsSandbox("ACembedded", "embedded-token", port=sms_port).start()
         config.update(SMS_BASE_URL=sandbox.url, SMS_ACCOUNT_SID="ACembedded", SMS_AUTH_TOKEN="embedded-token")

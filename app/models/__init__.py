@@ -1,5 +1,14 @@
 """The service's tables."""
 
+from app.models.claim import (
+    Claim,
+    ClaimAttachment,
+    ClaimEvent,
+    ClaimKind,
+    ClaimState,
+    Liability,
+    RemedyKind,
+)
 from app.models.notification import (
     CustomerPreference,
     DeliveryAttempt,
@@ -28,6 +37,13 @@ from app.models.shop import ApiKey, Shop
 from app.models.staff import Role, StaffUser
 
 __all__ = [
+    "Claim",
+    "ClaimAttachment",
+    "ClaimEvent",
+    "ClaimKind",
+    "ClaimState",
+    "Liability",
+    "RemedyKind",
     "ApiKey",
     "CarrierService",
     "CustomerPreference",

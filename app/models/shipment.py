@@ -21,8 +21,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models.types import UTCDateTime, utcnow
+from app.models.types import EnumText, UTCDateTime, utcnow
 from carriers.model import Status
+from planning.prediction import RiskState
 
 
 class Shipment(db.Model):
@@ -59,9 +60,10 @@ class Shipment(db.Model):
     shipped_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     promised_date: Mapped[date | None] = mapped_column(Date)
     declared_value: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    weight_kg: Mapped[Decimal | None] = mapped_column(Numeric(8, 3))
     currency: Mapped[str | None] = mapped_column(String(3))
 
-    status: Mapped[str] = mapped_column(String(24), default=Status.PENDING.value, index=True)
+    status: Mapped[Status] = mapped_column(EnumText(Status, 24), default=Status.PENDING, index=True)
     reason: Mapped[str | None] = mapped_column(String(32))
     carrier_eta: Mapped[date | None] = mapped_column(Date)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -78,7 +80,7 @@ class Shipment(db.Model):
     eta_p90: Mapped[datetime | None] = mapped_column(UTCDateTime())
     p_late: Mapped[float | None] = mapped_column(Float)
     p_lost: Mapped[float | None] = mapped_column(Float)
-    risk_state: Mapped[str | None] = mapped_column(String(16), index=True)
+    risk_state: Mapped[RiskState | None] = mapped_column(EnumText(RiskState, 16), index=True)
     risk_reasons: Mapped[list | None] = mapped_column(JSON)
     risk_computed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

@@ -28,12 +28,13 @@ from app.models import DeliveryAttempt, Notification, Unsubscribe, WebhookEndpoi
 from app.models.notification import OutboxState
 from app.models.types import UTCDateTime, utcnow
 from app.notify.channel_settings import sms_settings, smtp_settings, webhook_settings
-from notifications.email import EmailChannel, EmailMessage
+from notifications.channels import channel_class
+from notifications.email import EmailMessage
 from notifications.errors import PermanentSendError, SendError
 from notifications.model import Channel, SendResult
 from notifications.retry import MESSAGE_RETRY_SCHEDULE, RetrySchedule
-from notifications.sms import SmsChannel, SmsMessage
-from notifications.webhooks import RETRY_SCHEDULE, WebhookChannel, WebhookEvent, WebhookMessage
+from notifications.sms import SmsMessage
+from notifications.webhooks import RETRY_SCHEDULE, WebhookEvent, WebhookMessage
 
 log = logging.getLogger(__name__)
 
@@ -151,11 +152,12 @@ def send_claimed(ids: Sequence[int], stats: DispatchStats) -> None:
         .order_by(Notification.id)
     ).all()
     now = utcnow()
-    senders = {
-        "email": _factory(smtp_settings(config), EmailChannel),
-        "sms": _factory(sms_settings(config), SmsChannel),
-        "webhook": _factory(webhook_settings(config), WebhookChannel),
+    settings = {
+        "email": smtp_settings(config),
+        "sms": sms_settings(config),
+        "webhook": webhook_settings(config),
     }
+    senders = {name: _factory(value, channel_class(name)) for name, value in settings.items()}
     blocked = _unsubscribed(rows)
     work: list[_Work] = []
     for row in rows:
@@ -187,8 +189,8 @@ def send_claimed(ids: Sequence[int], stats: DispatchStats) -> None:
         pool.close()
 
 
-def _factory(settings: Any, channel_class: type[Channel]) -> Callable[[], Channel] | None:
-    return None if settings is None else lambda: channel_class(settings)
+def _factory(settings: Any, channel: type[Channel]) -> Callable[[], Channel] | None:
+    return None if settings is None else lambda: channel(settings)
 
 
 def _unsubscribed(rows: Iterable[Notification]) -> set[tuple[int, str, str]]:

@@ -92,15 +92,17 @@ class Change:
     details: dict[str, Any]
 
 
-def queue_change(shipment: Shipment, change: Change, now: datetime | None = None) -> int:
-    """Write the outbox rows for `change` (customer channels, webhook endpoints); flushes, never commits."""
+def queue_change(
+    shipment: Shipment, change: Change, now: datetime | None = None, *, tell_customer: bool = True
+) -> int:
+    """Write the outbox rows for `change` (customer channels unless `tell_customer` is False, webhook
+    endpoints); flushes, never commits."""
     now = now or utcnow()
     with db.session.no_autoflush:  # queries here need none of the ingest's pending changes flushed
         shop = db.session.get(Shop, shipment.shop_id)
         base_key = f"s{shipment.id}:{change.trigger.value}:{change.episode}"
-        rows = _customer_rows(shop, shipment, change, base_key, now) + _webhook_rows(
-            shop, shipment, change, base_key, now
-        )
+        customer = _customer_rows(shop, shipment, change, base_key, now) if tell_customer else []
+        rows = customer + _webhook_rows(shop, shipment, change, base_key, now)
     if not rows:
         return 0
     if change.trigger in SUPERSEDES:

@@ -23,7 +23,7 @@ def scan_time_triggers(now: datetime | None = None) -> int:
     written = 0
     soon = now + timedelta(minutes=current_app.config["ARRIVING_SOON_MINUTES"])
     arriving = select(Shipment).where(
-        Shipment.status == Status.OUT_FOR_DELIVERY.value,
+        Shipment.status == Status.OUT_FOR_DELIVERY,
         Shipment.deleted_at.is_(None),
         Shipment.eta_p10 <= soon,
         Shipment.eta_p90 > now,
@@ -34,7 +34,7 @@ def scan_time_triggers(now: datetime | None = None) -> int:
         change = Change(Trigger.ARRIVING_SOON, day_key(shipment.eta_p10, customer_zone(shipment)), details)
         written += queue_change(shipment, change, now)
     waiting = select(Shipment).where(
-        Shipment.status == Status.AVAILABLE_FOR_PICKUP.value,
+        Shipment.status == Status.AVAILABLE_FOR_PICKUP,
         Shipment.deleted_at.is_(None),
         ~_already(Trigger.PICKUP_REMINDER),
     )
@@ -45,7 +45,7 @@ def scan_time_triggers(now: datetime | None = None) -> int:
                 shipment, Change(Trigger.PICKUP_REMINDER, "1", pickup_details(shipment, now)), now
             )
     delivered = select(Shipment).where(
-        Shipment.status == Status.DELIVERED.value,
+        Shipment.status == Status.DELIVERED,
         Shipment.deleted_at.is_(None),
         Shipment.delivered_at > now - timedelta(days=7),
         Shipment.delivered_at >= Shipment.created_at,

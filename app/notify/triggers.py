@@ -65,8 +65,8 @@ def risk_change(shipment: Shipment, previous_state: str | None) -> Change | None
 
 def status_change(shipment: Shipment, previous: Status, now: datetime) -> Change | None:
     """The change a status move means for the customer, or None when it means nothing to tell."""
-    status = Status(shipment.status)
-    if status is Status.IN_TRANSIT and previous in _BEFORE_TRANSIT:
+    status = shipment.status
+    if status == Status.IN_TRANSIT and previous in _BEFORE_TRANSIT:
         eta = eta_window(shipment)
         details = {"eta_start": eta[0], "eta_end": eta[1]} if eta else {}
         return Change(Trigger.SHIPPED, "1", details)
@@ -74,7 +74,7 @@ def status_change(shipment: Shipment, previous: Status, now: datetime) -> Change
     if trigger is None:
         return None
     scan_at = shipment.last_event_at or now
-    if scan_at < shipment.created_at and status is Status.DELIVERED:
+    if scan_at < shipment.created_at and status == Status.DELIVERED:
         return None  # registered after it was delivered: the customer knows
     if trigger is Trigger.OUT_FOR_DELIVERY:
         details = {}
@@ -91,15 +91,25 @@ def status_change(shipment: Shipment, previous: Status, now: datetime) -> Change
     return Change(trigger, "1", {"delivered_at": shipment.delivered_at or scan_at})
 
 
-def notify_claim(shipment: Shipment, trigger: Trigger, claim_reference: str, version: str, **details) -> int:
-    """For the claims module: a claim was opened / updated / resolved (`version` tells updates apart).
+def notify_claim(
+    shipment: Shipment,
+    trigger: Trigger,
+    claim_reference: str,
+    version: str,
+    *,
+    tell_customer: bool = True,
+    **details: Any,
+) -> int:
+    """For the claims package: a claim was opened / updated / resolved (`version` tells updates apart).
 
-    `details` are the render keys: claim_reason, claim_state, or claim_resolution (+ claim_amount, currency).
+    The shop's `claim.*` webhooks hear of every change; the customer only when `tell_customer`. `details`
+    are the render keys: claim_reason, claim_state, or claim_resolution (+ claim_amount, currency), and the
+    event's data (claim).
     """
     if trigger not in (Trigger.CLAIM_OPENED, Trigger.CLAIM_UPDATED, Trigger.CLAIM_RESOLVED):
         raise ValueError(f"{trigger} is not a claim trigger")
     change = Change(trigger, f"{claim_reference}:{version}", {"claim_reference": claim_reference, **details})
-    return queue_change(shipment, change)
+    return queue_change(shipment, change, tell_customer=tell_customer)
 
 
 def eta_window(shipment: Shipment) -> tuple[date | datetime, date | datetime] | None:

@@ -15,7 +15,7 @@ from app.models.types import utcnow
 from app.risk.model_store import current_model, replace_cached_model
 from carriers.model import TERMINAL_STATUSES, Reason, Status
 from planning.prediction import HistoryRecord, RiskModel, RiskState, ScanEvent, build_snapshot
-from planning.prediction_data import Place, ShipmentInfo
+from planning.prediction.data import Place, ShipmentInfo
 
 
 def _place(country: str | None, postcode: str | None, lat: float | None, lon: float | None) -> Place:

@@ -133,8 +133,8 @@ def _should_take_status(
 
 
 def _take_status(shipment: Shipment, update: TrackingUpdate) -> None:
-    shipment.status = update.status.value
-    shipment.reason = update.reason.value if update.reason else None
+    shipment.status = update.status
+    shipment.reason = update.reason
     if update.status is Status.DELIVERED:
         shipment.delivered_at = update.delivered_at or shipment.last_event_at
     else:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 
-from app.api.problems import ApiProblem
+from app.errors import InvalidInput
 from app.extensions import db
 from app.models import Shipment, Shop
 from app.models.types import utcnow
@@ -23,6 +23,7 @@ _PLAIN_FIELDS = (
     "promised_date",
     "declared_value",
     "currency",
+    "weight_kg",
 )
 
 
@@ -38,13 +39,8 @@ def resolve_carrier(data: dict, field_path: str = "carrier") -> str:
         if candidates
         else "The carrier cannot be recognised from this tracking number; say which."
     )
-    raise ApiProblem(
-        422,
-        "Carrier needed",
-        detail,
-        kind="validation",
-        errors={field_path: [detail]},
-        candidates=candidates or None,
+    raise InvalidInput(
+        detail, title="Carrier needed", errors={field_path: detail}, candidates=candidates or None
     )
 
 

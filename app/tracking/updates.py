@@ -1,7 +1,9 @@
 """The one path every piece of tracking news takes: a poll, a carrier webhook, a staff correction, expiry
 and the passing of time all go through here, inside the caller's transaction, in this order:
 
-    store events → move status → rescore → decide messages (with the fresh prediction) → schedule next poll
+    store events → move status → rescore → decide messages (with the fresh prediction)
+    → claims (a parcel that turned up cancels its lost claim; a carrier's lost/damage/return opens one)
+    → schedule next poll
 
 Each step is a plain call below; nothing happens behind a signal.
 """
@@ -15,6 +17,8 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import select
 
+from app.claims.detection import detect_for
+from app.claims.service import cancel_found
 from app.extensions import db
 from app.models import Shipment
 from app.models.types import utcnow
@@ -94,6 +98,7 @@ def _settle(
     """The tail every update shares: rescore, messages with the fresh prediction, next poll."""
     risk_moves = rescore(rescored, now)
     _queue_messages(shipments, moved, risk_moves, now)
+    _update_claims([s for s in shipments if s.id in moved], now)
     hint = hint or PollHint()
     for shipment in shipments:
         reschedule(shipment, now, not_found=hint.not_found, retry_after=hint.retry_after)
@@ -110,6 +115,11 @@ def _queue_messages(
                 previous_risk_state=risk_moves.get(shipment.id, shipment.risk_state),
                 now=now,
             )
+
+
+def _update_claims(moved: list[Shipment], now: datetime) -> None:
+    cancel_found([s for s in moved if s.status in (Status.DELIVERED, Status.AVAILABLE_FOR_PICKUP)], now=now)
+    detect_for(moved, now)
 
 
 def rescore_active_shipments(now: datetime | None = None, chunk: int = 2000) -> int:

@@ -310,7 +310,7 @@ def _render_parcel(shipment: Shipment, token: str, **forms):
         token=token,
         verified=verified,
         status_words=status_words_for(shipment.status),
-        steps=_progress(shipment.status),
+        steps=progress_steps(shipment.status),
         carrier=DISPLAY_NAMES.get(shipment.carrier, shipment.carrier),
         eta=_eta_text(shipment),
         checked=_freshness(shipment.last_checked_at),
@@ -339,7 +339,8 @@ def _preference_form(shipment: Shipment) -> PreferenceForm:
     )
 
 
-def _progress(status: str) -> list[dict] | None:
+def progress_steps(status: str) -> list[dict] | None:
+    """The progress bar's milestones; None for parcels leaving the delivery path (returns, cancelled, expired)."""
     stage = STAGE.get(status)
     if stage is None:
         return None

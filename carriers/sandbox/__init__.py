@@ -1,4 +1,4 @@
-"""Sandbox carriers: a local HTTP server speaking eight real carrier tracking APIs, driven by scenarios."""
+"""Sandbox carriers: a local HTTP server speaking eight real tracking APIs and two claims APIs, driven by scenarios."""
 
 from __future__ import annotations
 

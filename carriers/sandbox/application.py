@@ -11,8 +11,9 @@ from werkzeug import Request, Response
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 
-from carriers.sandbox.apis import make_apis
+from carriers.sandbox.apis import make_apis, make_claim_apis
 from carriers.sandbox.base import CarrierApi, SandboxContext, json_response
+from carriers.sandbox.claims import ClaimDesk
 from carriers.sandbox.clock import SandboxClock
 from carriers.sandbox.faults import DrawnFault, FaultBox, FaultKind, FaultSpec
 from carriers.sandbox.scenarios import Scenario
@@ -44,8 +45,10 @@ class SandboxApp:
         self.stats = Stats()
         self.apis = make_apis()
         self.context = SandboxContext(settings.credentials, self.clock, TokenStore(settings.token_ttl))
+        self.claims = ClaimDesk(make_claim_apis(), self.context, self.faults, self.stats)
         rules = [rule.empty() for rule in _CONTROL_RULES]
         rules += [rule for api in self.apis.values() for rule in api.rules()]
+        rules += self.claims.rules()
         self.url_map = Map(rules)
 
     def register(
@@ -69,6 +72,8 @@ class SandboxApp:
         code, _, action = endpoint.partition(".")
         if not action:
             return getattr(self, f"_control_{endpoint}")(request)
+        if action.startswith("claim_"):
+            return self.claims.handle(code, action, request, args)
         api = self.apis[code]
         self.stats.count_request(code, action)
         if action == "token":
@@ -159,7 +164,9 @@ class SandboxApp:
                 ]
             except (TypeError, ValueError, AttributeError) as exc:
                 return json_response({"error": str(exc)}, 400)
-            unknown = {s.carrier for s in specs if s.carrier is not None} - self.apis.keys()
+            unknown = (
+                {s.carrier for s in specs if s.carrier is not None} - self.apis.keys() - self.claims.codes
+            )
             if unknown:
                 return json_response({"error": f"unknown carrier(s): {sorted(unknown)}"}, 400)
             for spec in specs:

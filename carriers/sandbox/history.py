@@ -10,8 +10,8 @@ import numpy as np
 
 from carriers.model import Reason, Status
 from planning.calendar import add_business_days, business_calendar
-from planning.prediction_data import HistoryRecord, Place, ScanEvent, ShipmentInfo
-from planning.prediction_features import haversine_km
+from planning.prediction.data import HistoryRecord, Place, ScanEvent, ShipmentInfo
+from planning.prediction.features import haversine_km
 
 
 class HistoryMode(StrEnum):

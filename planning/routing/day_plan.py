@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from planning.geo import Point, TravelModel
-from planning.insertion import Insertion
-from planning.route_gaps import RouteGaps, route_gaps
-from planning.routing_model import Depot, Plan, Problem, Stop, TimeWindow, Vehicle, build_plan
+from planning.routing.gaps import RouteGaps, route_gaps
+from planning.routing.insertion import Insertion
+from planning.routing.model import Depot, Plan, Problem, Stop, TimeWindow, Vehicle, build_plan
 
 DEPOT_ID = "depot"
 

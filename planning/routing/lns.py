@@ -4,7 +4,7 @@ After SISR (Christiaens & Vanden Berghe, "Slack induction by string removals for
 problems", Transportation Science 54(2), 2020): remove a few strings of stops from routes near a random
 stop, put them back one by one at their cheapest feasible place (skipping a place now and then,
 "blinks"), and accept the result by simulated annealing. Works on the unrounded matrices with the exact
-O(1) insertion test of planning.insertion, so every plan it builds is feasible in exact arithmetic.
+O(1) insertion test of planning.routing.insertion, so every plan it builds is feasible in exact arithmetic.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import time
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 
-from planning.insertion import route_slack
-from planning.routing_model import Plan, Problem, build_plan
+from planning.routing.insertion import route_slack
+from planning.routing.model import Plan, Problem, build_plan
 
 # SISR's published settings: mean number of stops removed, longest string, chance of a split string,
 # chance of ending a split string's kept part early, chance of skipping an insertion place.

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from planning.routing_model import Matrix, Plan, Problem, Stop, TimeWindow
+from planning.routing.model import Matrix, Plan, Problem, Stop, TimeWindow
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,9 @@ from sklearn.metrics import roc_auc_score
 
 from carriers.model import Status
 from planning.prediction import RiskModel, RiskSettings, RiskState, train
-from planning.prediction_data import HistoryRecord, ScanEvent, Snapshot, build_snapshot
-from planning.prediction_features import encode_shipments
-from planning.prediction_io import ParseReport, read_events_csv, read_history_csv
+from planning.prediction.data import HistoryRecord, ScanEvent, Snapshot, build_snapshot
+from planning.prediction.features import encode_shipments
+from planning.prediction.io import ParseReport, read_events_csv, read_history_csv
 
 ECE_BINS = 10
 

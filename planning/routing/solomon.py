@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from planning.routing_model import Depot, Problem, Stop, TimeWindow, Vehicle, euclidean_matrix
+from planning.routing.model import Depot, Problem, Stop, TimeWindow, Vehicle, euclidean_matrix
 
 
 class SolomonFormatError(ValueError):

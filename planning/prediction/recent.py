@@ -6,14 +6,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from planning.prediction_distribution import quantile
-from planning.prediction_features import (
+from planning.prediction.distribution import quantile
+from planning.prediction.features import (
     DAY_S,
     GroupCodes,
     ShipmentArrays,
     clock_to_epoch,
 )
-from planning.prediction_lanes import TRANSIT, LaneTable
+from planning.prediction.lanes import TRANSIT, LaneTable
 
 MEMORY_HALF_LIVES = 8  # older outcomes weigh under 0.4 % and are forgotten
 RECENT_PSEUDO = 3.0  # decayed deliveries worth as much as the parent level's figure

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from carriers.model import Reason, Status
-from planning.prediction_data import HistoryRecord, Place, ScanEvent, ShipmentInfo
+from planning.prediction.data import HistoryRecord, Place, ScanEvent, ShipmentInfo
 
 HISTORY_COLUMNS = (
     "shipment_id",

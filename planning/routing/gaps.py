@@ -1,6 +1,6 @@
 """Every place a plan has room for one more stop, prepared once per plan and tested with numpy per stop.
 
-The same exact test as planning.insertion (forward `leave` times, backward `latest` slack from
+The same exact test as planning.routing.insertion (forward `leave` times, backward `latest` slack from
 `route_slack`), split in two: the part that depends only on the plan is computed once and kept with the
 cached day, and the part that depends on the new stop (its distances to every point, its demand and
 windows) is a handful of array operations. Results equal `best_insertions` on the extended problem.
@@ -13,13 +13,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from planning.insertion import Insertion, route_slack
-from planning.routing_model import Plan, Problem, TimeWindow
+from planning.routing.insertion import Insertion, route_slack
+from planning.routing.model import Plan, Problem, TimeWindow
 
 
 @dataclass(frozen=True)
 class RouteGaps:
-    """The gaps of a plan, one array entry each, in the order planning.insertion lists them."""
+    """The gaps of a plan, one array entry each, in the order planning.routing.insertion lists them."""
 
     vehicle_ids: tuple[str, ...]
     vehicle: np.ndarray  # index into vehicle_ids

@@ -1,7 +1,7 @@
 """Vehicle routing with OR-Tools (the only module importing it): CVRPTW with shifts, fleets per depot.
 
 A solve runs OR-Tools first-solution strategies, then guided local search for a share of the budget,
-then pure-Python ruin and recreate (planning.routing_lns) on the unrounded matrices for the rest.
+then pure-Python ruin and recreate (planning.routing.lns) on the unrounded matrices for the rest.
 OR-Tools works on integers, so distances and times are scaled by SCALE. Times are rounded towards
 infeasibility (travel and ready times up, due times down): any schedule OR-Tools accepts is also
 feasible in exact arithmetic, which the independent checker confirms before a plan is returned.
@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
-from planning.feasibility import check_plan
-from planning.routing_lns import improve
-from planning.routing_model import Objective, Plan, Problem, Stop, Vehicle, build_plan
+from planning.routing.feasibility import check_plan
+from planning.routing.lns import improve
+from planning.routing.model import Objective, Plan, Problem, Stop, Vehicle, build_plan
 
 SCALE = 1000
 # Tried in turn for a first solution; each is cheap and they win on different instance classes.

@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
-from planning.prediction_data import HistoryRecord, RiskSettings, ScanEvent, Snapshot, build_snapshot
-from planning.prediction_distribution import empirical_grid, quantile
-from planning.prediction_drift import CHECK_LEVELS, COVER_LEVELS, Checks, checks_of
-from planning.prediction_features import (
+from planning.prediction.data import HistoryRecord, RiskSettings, ScanEvent, Snapshot, build_snapshot
+from planning.prediction.distribution import empirical_grid, quantile
+from planning.prediction.drift import CHECK_LEVELS, COVER_LEVELS, Checks, checks_of
+from planning.prediction.features import (
     DAY_S,
     ShipmentArrays,
     business_gap,
@@ -22,8 +22,8 @@ from planning.prediction_features import (
     to_day,
     transit_clock,
 )
-from planning.prediction_lanes import GroupColumns, LaneTable, Level
-from planning.prediction_model import (
+from planning.prediction.lanes import GroupColumns, LaneTable, Level
+from planning.prediction.model import (
     CATEGORICAL,
     FORMAT_VERSION,
     Handoff,
@@ -35,8 +35,8 @@ from planning.prediction_model import (
     one_core,
     spread_of,
 )
-from planning.prediction_reasons import RiskReason
-from planning.prediction_recent import MEMORY_HALF_LIVES, Outcomes, no_outcomes, outcomes_from
+from planning.prediction.reasons import RiskReason
+from planning.prediction.recent import MEMORY_HALF_LIVES, Outcomes, no_outcomes, outcomes_from
 
 __all__ = [
     "HistoryRecord",

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from planning.prediction_distribution import quantile
-from planning.prediction_features import DAY_S, GroupCodes, ShipmentArrays, clock_to_epoch
-from planning.prediction_recent import LEVELS, decayed_sums
+from planning.prediction.distribution import quantile
+from planning.prediction.features import DAY_S, GroupCodes, ShipmentArrays, clock_to_epoch
+from planning.prediction.recent import LEVELS, decayed_sums
 
 CHECK_LEVELS = np.array([0.1, 0.25, 0.5, 0.75, 0.9, 0.97])
 # Dated checks of the ETA the customer sees: which grid levels' dates recently covered how many parcels.
@@ -32,7 +32,7 @@ SHARE_CLIP = 0.01  # shares this close to 0 or 1 only bound the shift; they are 
 class Checks:
     """Per past shipment and check level: when it became known whether it arrived by that ETA, and if."""
 
-    keys: dict[str, np.ndarray]  # group key per level (see prediction_recent.LEVELS)
+    keys: dict[str, np.ndarray]  # group key per level (see planning.prediction.recent.LEVELS)
     known_ts: np.ndarray  # N×len(CHECK_LEVELS), NaN while not known
     hit: np.ndarray  # N×len(CHECK_LEVELS), 1.0 when delivered by the check's instant
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from planning.routing_model import Plan, Problem, Route
+from planning.routing.model import Plan, Problem, Route
 
 # Absorbs floating-point noise from summing travel times in a different order; far below any real unit.
 TOLERANCE = 1e-6

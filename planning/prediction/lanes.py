@@ -8,7 +8,7 @@ from enum import StrEnum
 
 import numpy as np
 
-from planning.prediction_distribution import GRID, PGRID, grid_from
+from planning.prediction.distribution import GRID, PGRID, grid_from
 
 Chain = tuple[tuple[str, ...], ...]  # group keys from finest (lane) to coarsest (global)
 

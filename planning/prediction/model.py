@@ -15,15 +15,15 @@ from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
 from carriers.model import Reason, Status
-from planning.prediction_data import EXCEPTION_SIGNAL, HistoryRecord, RiskSettings, Snapshot
-from planning.prediction_distribution import (
+from planning.prediction.data import EXCEPTION_SIGNAL, HistoryRecord, RiskSettings, Snapshot
+from planning.prediction.distribution import (
     UNIT_Z,
     cdf,
     conditional_quantile,
     quantile,
     survival_ratio,
 )
-from planning.prediction_drift import (
+from planning.prediction.drift import (
     CHECK_LEVELS,
     COVER_LEVELS,
     Checks,
@@ -33,7 +33,7 @@ from planning.prediction_drift import (
     recent_shares,
     recent_shift,
 )
-from planning.prediction_features import (
+from planning.prediction.features import (
     DAY_S,
     ShipmentArrays,
     business_gap,
@@ -43,7 +43,7 @@ from planning.prediction_features import (
     epoch,
     transit_clock,
 )
-from planning.prediction_lanes import (
+from planning.prediction.lanes import (
     GAP,
     HOUR_P10,
     HOUR_P90,
@@ -54,16 +54,17 @@ from planning.prediction_lanes import (
     LaneTable,
     Level,
 )
-from planning.prediction_reasons import CARRIER_DAMAGED, CARRIER_LOST, RiskReason, RowFacts, explain
-from planning.prediction_recent import LEVELS as RECENT_LEVELS
-from planning.prediction_recent import (
+from planning.prediction.reasons import CARRIER_DAMAGED, CARRIER_LOST, RiskReason, RowFacts, explain
+from planning.prediction.recent import LEVELS as RECENT_LEVELS
+from planning.prediction.recent import (
     Outcomes,
     RecentFigures,
     outcomes_from,
     recent_figures,
 )
 
-FORMAT_VERSION = 3
+# 4: the pickled classes moved into the planning.prediction package (their module paths changed).
+FORMAT_VERSION = 4
 MAGIC = b"LEVERANSE-RISK"
 DELAY_SIGNALS = frozenset(
     {Reason.CARRIER_DELAY, Reason.CUSTOMS, Reason.WEATHER, Reason.HELD, EXCEPTION_SIGNAL}

@@ -10,7 +10,7 @@ from functools import cached_property
 import numpy as np
 
 from planning.calendar import count_many, offset_many, roll_forward_many
-from planning.prediction_data import RiskSettings, ShipmentInfo
+from planning.prediction.data import RiskSettings, ShipmentInfo
 
 DAY_S = 86400.0
 EARTH_KM = 6371.0

@@ -1,0 +1,49 @@
+"""Plain builders for test data and the credentials the local stand-in servers accept."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from app.extensions import db
+from app.models import ApiKey, Role, Shipment, Shop, StaffUser
+
+PASSWORD = "correct horse battery"
+# The SMS provider stand-in and the webhook receiver fixtures (tests/conftest.py) accept these.
+SMS_ACCOUNT_SID = "ACtest"
+SMS_AUTH_TOKEN = "secret-token"
+WEBHOOK_SECRET = "whsec_test"
+
+
+def make_shop(name: str = "Test shop") -> tuple[Shop, str]:
+    """A shop and its plain API key."""
+    shop = Shop(name=name)
+    db.session.add(shop)
+    _, plain = ApiKey.issue(shop, "test")
+    db.session.commit()
+    return shop, plain
+
+
+def make_shipment(shop: Shop, **overrides) -> Shipment:
+    """A committed shipment with sensible defaults."""
+    values = {
+        "carrier": "bring",
+        "tracking_number": "70438101015432113",
+        "status": "pending",
+        "poll_failures": 0,
+        "promised_date": date(2026, 11, 25),
+        "shipped_at": datetime.fromisoformat("2026-11-23T10:00:00+00:00"),
+    }
+    values.update(overrides)
+    shipment = Shipment(shop_id=shop.id, **values)
+    db.session.add(shipment)
+    db.session.commit()
+    return shipment
+
+
+def make_staff(email: str = "ops@shop.test", role: Role = Role.VIEWER) -> StaffUser:
+    """A committed staff user whose password is PASSWORD."""
+    user = StaffUser(email=email, role=role.value)
+    user.set_password(PASSWORD)
+    db.session.add(user)
+    db.session.commit()
+    return user
