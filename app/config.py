@@ -27,13 +27,14 @@ def _env_bool(name: str, default: bool) -> bool:
 
 
 CARRIER_CODES = tuple(POLLED_CARRIERS)
+CLAIM_API_CODES = ("easypost",)  # claims APIs that are not tracking carriers (USPS files through its own)
 CREDENTIAL_NAMES = ("api_uid", "api_key", "client_id", "client_secret")
 
 
 def carrier_env() -> dict[str, dict[str, str]]:
     """Per-carrier overrides: LEVERANSE_<CARRIER>_BASE_URL and credentials such as LEVERANSE_UPS_CLIENT_ID."""
     found: dict[str, dict[str, str]] = {}
-    for code in CARRIER_CODES:
+    for code in (*CARRIER_CODES, *CLAIM_API_CODES):
         values = {}
         for name in ("base_url", *CREDENTIAL_NAMES):
             value = os.environ.get(f"LEVERANSE_{code.upper()}_{name.upper()}")
@@ -101,10 +102,13 @@ class Config:
     # Claims: carrier rules file (empty: the shipped app/claims/carrier_rules.toml), jobs, customer reports
     CLAIM_RULES_FILE = _env("CLAIM_RULES_FILE", "")
     CLAIM_DETECT_INTERVAL_SECONDS = _env_float("CLAIM_DETECT_INTERVAL_SECONDS", 300.0)
-    CLAIM_DEADLINES_INTERVAL_SECONDS = _env_float("CLAIM_DEADLINES_INTERVAL_SECONDS", 600.0)
-    CLAIM_SYNC_INTERVAL_SECONDS = _env_float("CLAIM_SYNC_INTERVAL_SECONDS", 600.0)
+    CLAIM_PROGRESS_INTERVAL_SECONDS = _env_float("CLAIM_PROGRESS_INTERVAL_SECONDS", 300.0)
     CLAIM_DETECT_BATCH = _env_int("CLAIM_DETECT_BATCH", 5000)
-    CLAIM_AUTO_SUBMIT = _env_bool("CLAIM_AUTO_SUBMIT", True)
+    CLAIM_AUTO_SUBMIT = _env_bool("CLAIM_AUTO_SUBMIT", True)  # file API carriers' claims when due
+    # kind=remedy pairs decided without staff, e.g. "lost=reship,not_received=refund"; empty: staff decide
+    CLAIM_AUTO_REMEDY = _env("CLAIM_AUTO_REMEDY", "")
+    # carriers whose labels the shop buys through EasyPost: their claims go to EasyPost's claims API
+    CLAIM_EASYPOST_CARRIERS = tuple(c for c in _env("CLAIM_EASYPOST_CARRIERS", "").split(",") if c)
     CLAIM_FILES_DIR = Path(_env("CLAIM_FILES_DIR", str(INSTANCE_DIR / "claim-files")))
     CLAIM_REPORT_MAX_FILES = _env_int("CLAIM_REPORT_MAX_FILES", 4)
     CLAIM_REPORT_MAX_FILE_BYTES = _env_int("CLAIM_REPORT_MAX_FILE_BYTES", 5 * 1024 * 1024)
@@ -179,7 +183,7 @@ class TestConfig(Config):
     SQLALCHEMY_DATABASE_URI = _env("TEST_DATABASE_URL", "sqlite://")
     GEOCODER_URL = "http://127.0.0.1:9"  # tests start the local gazetteer; never the internet
     GEOCODER_MIN_DELAY_SECONDS = 0.0
-    CARRIERS = {code: {} for code in CARRIER_CODES}
+    CARRIERS = {code: {} for code in (*CARRIER_CODES, *CLAIM_API_CODES)}
     EASYPOST_WEBHOOK_SECRET = "easypost-test-secret"
     AFTERSHIP_WEBHOOK_SECRET = "aftership-test-secret"
     POLL_FETCH_THREADS = 4

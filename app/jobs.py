@@ -12,6 +12,7 @@ from flask import Flask
 from app.delivery.replan import replan_due_days
 from app.delivery.reservations import expire_holds
 from app.claims.detection import detect_claims
+from app.claims.progress import advance_claims
 from app.extensions import db
 from app.notify.dispatch import dispatch_due
 from app.notify.time_triggers import scan_time_triggers
@@ -40,6 +41,7 @@ JOBS = [
     Job("expire-slot-holds", expire_holds, "EXPIRE_HOLDS_INTERVAL_SECONDS"),
     Job("replan-days", replan_due_days, "REPLAN_INTERVAL_SECONDS"),
     Job("detect-claims", detect_claims, "CLAIM_DETECT_INTERVAL_SECONDS"),
+    Job("advance-claims", advance_claims, "CLAIM_PROGRESS_INTERVAL_SECONDS"),
 ]
 
 

@@ -7,6 +7,7 @@ from types import ModuleType
 
 from carriers import aftership, bring, dhl, easypost, fedex, gls, postnord, thailandpost, ups, usps
 from carriers.base import Carrier, Result
+from carriers.claims import easypost as easypost_claims
 
 CARRIERS: dict[str, type[Carrier]] = {
     "bring": bring.BringCarrier,
@@ -28,4 +29,7 @@ PARSERS: dict[str, Callable[[bytes | str], list[Result]]] = {
     **{code: module.parse_tracking for code, module in WEBHOOKS.items()},
 }
 
-DEFAULT_BASE_URLS: dict[str, str] = {code: carrier.default_base_url for code, carrier in CARRIERS.items()}
+DEFAULT_BASE_URLS: dict[str, str] = {
+    **{code: carrier.default_base_url for code, carrier in CARRIERS.items()},
+    "easypost": easypost_claims.DEFAULT_BASE_URL,  # its claims API
+}

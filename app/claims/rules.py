@@ -1,4 +1,4 @@
-"""Carrier claim rules as configuration: filing windows, caps, who files, where — each with its source.
+"""Carrier claim rules as configuration: filing windows and liability caps, each with its source and date.
 
 The defaults are `carrier_rules.toml` beside this module; `LEVERANSE_CLAIM_RULES_FILE` replaces it.
 """
@@ -66,9 +66,6 @@ class CarrierRules:
     """One carrier's claim terms."""
 
     carrier: str
-    who_files: str
-    channel: str  # api, portal, email
-    portal_url: str
     liability: Liability
     sources: tuple[str, ...]
     lost_earliest: Window | None = None
@@ -104,7 +101,7 @@ class ClaimRules:
 
     def for_carrier(self, carrier: str) -> CarrierRules:
         """A carrier's rules; an unknown carrier gets no windows and no cap (staff decide)."""
-        return self.carriers.get(carrier) or CarrierRules(carrier, "sender", "portal", "", Liability(), ())
+        return self.carriers.get(carrier) or CarrierRules(carrier, Liability(), ())
 
     def cap(self, carrier: str, currency: str | None, weight_kg: Decimal | None) -> Decimal | None:
         """The carrier's default liability in `currency`, or None when it cannot be computed here."""
@@ -140,9 +137,6 @@ def _carrier(code: str, raw: dict) -> CarrierRules:
         liability = raw.get("liability", {})
         return CarrierRules(
             carrier=code,
-            who_files=raw["who_files"],
-            channel=raw["channel"],
-            portal_url=raw.get("portal_url", ""),
             liability=Liability(
                 amount=Decimal(str(liability["amount"])) if "amount" in liability else None,
                 currency=liability.get("currency"),

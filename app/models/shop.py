@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -22,6 +22,9 @@ class Shop(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     default_language: Mapped[str] = mapped_column(String(8), default="en")
     default_timezone: Mapped[str] = mapped_column(String(64), default="Europe/Oslo")
+    # Who carriers write to about claims, and the sender address on claim forms.
+    claims_email: Mapped[str | None] = mapped_column(String(254))
+    sender_address: Mapped[dict | None] = mapped_column(JSON)  # name, street, city, postcode, country
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     api_keys: Mapped[list[ApiKey]] = relationship(back_populates="shop")
