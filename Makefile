@@ -33,7 +33,7 @@ bench: $(STAMP)
 
 translations: $(STAMP)  ## extract, update and compile the tracking page's catalogs
 	$(BIN)/pybabel extract -F babel.cfg -k _l --no-location --project Leveranse -o app/translations/messages.pot .
-	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --no-location
+	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations
 	$(BIN)/pybabel compile -d app/translations
 
 lock:  ## re-resolve the newest versions pyproject.toml allows, then run the tests before committing

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.api import delivery, fleet, notifications, shipments
+from app.api import claims, delivery, fleet, notifications, shipments
 from app.web import (
     carrier_webhooks,
     health,
@@ -10,12 +10,14 @@ from app.web import (
     route_plans,
     staff,
     staff_auth,
+    staff_claims,
     tracking,
+    tracking_claims,  # noqa: F401  (its "Report a problem" routes join tracking.bp)
     unsubscribe,
 )
 
 #: the shop API (`/api/v1`), documented in the OpenAPI document
-API_BLUEPRINTS = (shipments.bp, notifications.bp, delivery.bp, fleet.bp)
+API_BLUEPRINTS = (shipments.bp, notifications.bp, delivery.bp, fleet.bp, claims.bp)
 
 #: pages and machine endpoints outside the shop API
 WEB_BLUEPRINTS = (
@@ -24,6 +26,7 @@ WEB_BLUEPRINTS = (
     staff_auth.bp,
     staff.bp,
     outbox.bp,
+    staff_claims.bp,
     route_plans.bp,
     unsubscribe.bp,
     tracking.bp,

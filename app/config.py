@@ -101,8 +101,8 @@ class Config:
 
     # Claims: carrier rules file (empty: the shipped app/claims/carrier_rules.toml), jobs, customer reports
     CLAIM_RULES_FILE = _env("CLAIM_RULES_FILE", "")
-    CLAIM_DETECT_INTERVAL_SECONDS = _env_float("CLAIM_DETECT_INTERVAL_SECONDS", 300.0)
-    CLAIM_PROGRESS_INTERVAL_SECONDS = _env_float("CLAIM_PROGRESS_INTERVAL_SECONDS", 300.0)
+    CLAIM_DETECT_INTERVAL_SECONDS = _env_float("CLAIM_DETECT_INTERVAL_SECONDS", 120.0)
+    CLAIM_PROGRESS_INTERVAL_SECONDS = _env_float("CLAIM_PROGRESS_INTERVAL_SECONDS", 60.0)
     CLAIM_DETECT_BATCH = _env_int("CLAIM_DETECT_BATCH", 5000)
     CLAIM_AUTO_SUBMIT = _env_bool("CLAIM_AUTO_SUBMIT", True)  # file API carriers' claims when due
     # kind=remedy pairs decided without staff, e.g. "lost=reship,not_received=refund"; empty: staff decide

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 from apscheduler.schedulers.base import BaseScheduler
 from flask import Flask
 
-from app.delivery.replan import replan_due_days
-from app.delivery.reservations import expire_holds
 from app.claims.detection import detect_claims
 from app.claims.progress import advance_claims
+from app.delivery.replan import replan_due_days
+from app.delivery.reservations import expire_holds
 from app.extensions import db
 from app.notify.dispatch import dispatch_due
 from app.notify.time_triggers import scan_time_triggers

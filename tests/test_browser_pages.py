@@ -8,12 +8,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from PIL import Image
+from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from app import create_app
 from app.config import TestConfig
 from app.extensions import db, limiter
-from app.models import TrackingEvent
+from app.models import Claim, TrackingEvent
 from app.models.types import utcnow
 from app.notify.links import tracking_token
 from tests.factories import PASSWORD, make_shipment, make_shop, make_staff
@@ -207,3 +209,54 @@ def test_bad_urls_get_friendly_pages(page, site) -> None:
     response = page.goto(f"{base}/t/not-a-real-token")
     assert response.status == 404
     assert page.inner_text("h1") == "Parcel not found"
+
+
+def test_customer_reports_a_parcel_not_received(page, site, tmp_path) -> None:
+    app, base, _ = site
+    with app.app_context():
+        shop, _ = make_shop("Fjord Sko")
+        delivered = utcnow() - timedelta(days=3)
+        shipment = make_shipment(
+            shop,
+            tracking_number="DELIVERED9NO",
+            status="delivered",
+            delivered_at=delivered,
+            shipped_at=delivered - timedelta(days=2),
+            customer_email="kari@example.no",
+            customer_timezone="Europe/Oslo",
+            destination_postcode="0150",
+            destination_country="NO",
+        )
+        shipment_id, token = shipment.id, tracking_token(app.config, shipment.id)
+        db.session.remove()
+    photo = tmp_path / "doorstep.png"
+    Image.new("RGB", (16, 16), "white").save(photo)
+    app.config["CLAIM_FILES_DIR"] = tmp_path / "claims"
+    try:
+        page.goto(f"{base}/t/{token}")
+        page.fill("#postcode", "0150")
+        page.click("text=Show details")
+        page.click("text=Report a problem")
+        assert page.inner_text("h1") == "Report a problem"
+        page.check("input[value='not_received']")
+        page.fill(
+            "#statement",
+            "The parcel is marked as delivered, but it was not at my door or with the neighbours.",
+        )
+        page.set_input_files("#photos", str(photo))
+        page.click("button:has-text('Send report')")
+
+        with app.app_context():
+            claim = db.session.scalars(select(Claim).where(Claim.shipment_id == shipment_id)).one()
+            reference, kind, files = claim.reference, claim.kind, [a.filename for a in claim.attachments]
+            db.session.remove()
+        assert (kind, files) == ("not_received", ["doorstep.png"])
+        assert page.url == f"{base}/t/{token}#claims"
+        assert (
+            page.inner_text(".flash")
+            == f"Thank you. We have opened case {reference} and will keep you updated."
+        )
+        assert page.inner_text(f"#claim-{reference} h3") == f"{reference} · Delivered, but not received"
+        assert page.inner_text(f"#claim-{reference} .claim-state") == f"We have opened case {reference}."
+    finally:
+        app.config["CLAIM_FILES_DIR"] = TestConfig.CLAIM_FILES_DIR

@@ -16,7 +16,9 @@ from app.claims.submission import pack, submit
 from app.errors import Conflict
 from app.extensions import db
 from app.models import Claim, ClaimEvent, ClaimKind, ClaimState, Liability, Notification, RemedyKind
-from carriers.model import Status
+from app.tracking.updates import process_updates
+from carriers.model import Status, TrackingUpdate
+from carriers.model import TrackingEvent as CarrierEvent
 from carriers.sandbox.faults import FaultKind, FaultSpec
 from carriers.sandbox.server import SandboxServer, SandboxSettings
 from tests.factories import make_shipment, make_shop
@@ -188,3 +190,48 @@ def test_auto_remedy_setting_is_parsed_strictly() -> None:
     assert auto_remedies("") == {}
     with pytest.raises(ValueError):
         auto_remedies("lost=hug")
+
+
+def test_ups_claim_codes_in_tracking_move_the_filed_claim_and_warn_when_not_eligible(app) -> None:
+    shop, _ = make_shop()
+    shipment = make_shipment(
+        shop,
+        carrier="ups",
+        tracking_number="1Z999AA10123456784",
+        status=Status.EXCEPTION,
+        shipped_at=START - timedelta(days=10),
+        declared_value=Decimal("90.00"),
+        currency="USD",
+    )
+    claim = open_claim(ClaimCandidate(shipment, ClaimKind.LOST, "shop_report", {}), actor="shop:api")
+    classify(claim, liability=Liability.CARRIER, actor="staff:ops")
+    decide_remedy(claim, remedy=RemedyKind.RESHIP, amount=None, actor="staff:ops")
+    submit(claim, actor="staff:ops", carrier_claim_id="UPS-4711", now=START)
+    db.session.commit()
+
+    def scan(hours: int, code: str) -> CarrierEvent:
+        return CarrierEvent(
+            occurred_at=START + timedelta(hours=hours),
+            status=Status.UNKNOWN,
+            carrier_code=code,
+            description=code,
+        )
+
+    for hours, code in ((1, "I/130"), (30, "X/140")):
+        update = TrackingUpdate("ups", shipment.tracking_number, Status.UNKNOWN, events=(scan(hours, code),))
+        process_updates([(shipment, update)], source="poll", now=START + timedelta(hours=hours + 1))
+        db.session.commit()
+        db.session.refresh(claim)
+        assert claim.state == (ClaimState.IN_REVIEW if code == "I/130" else ClaimState.APPROVED)
+    assert claim.carrier_status.startswith("Claim Paid")
+
+    other = make_shipment(shop, carrier="ups", tracking_number="1Z999AA10123456785", status=Status.EXCEPTION)
+    late = open_claim(ClaimCandidate(other, ClaimKind.DAMAGED, "shop_report", {}), actor="shop:api")
+    db.session.commit()
+    update = TrackingUpdate("ups", other.tracking_number, Status.UNKNOWN, events=(scan(40, "X/2G"),))
+    process_updates([(other, update)], source="poll", now=START + timedelta(hours=41))
+    db.session.commit()
+    warning = db.session.scalar(
+        select(ClaimEvent).where(ClaimEvent.claim_id == late.id, ClaimEvent.action == "not_eligible")
+    )
+    assert "liability period has passed" in warning.note

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 
 from flask import Response, g, request
 from sqlalchemy import select
@@ -18,7 +19,17 @@ MAX_KEY_LENGTH = 200
 
 def _fingerprint() -> str:
     digest = hashlib.sha256(f"{request.method} {request.path}\n".encode())
-    digest.update(request.get_data(cache=True))
+    if request.mimetype == "multipart/form-data":
+        # The boundary is random per encoding, so a client re-encoding its retry sends other bytes:
+        # compare the fields and files instead, in the order sent.
+        for name, value in request.form.items(multi=True):
+            digest.update(json.dumps(["field", name, value]).encode())
+        for name, part in request.files.items(multi=True):
+            digest.update(json.dumps(["file", name, part.filename]).encode())
+            digest.update(hashlib.sha256(part.stream.read()).digest())
+            part.stream.seek(0)
+    else:
+        digest.update(request.get_data(cache=True))
     return digest.hexdigest()
 
 

@@ -82,6 +82,8 @@ def embedded(host: str, port: int, sandbox_port: int, smtp_port: int, sms_port: 
         seed_generated_model(app.config["DEMO_HISTORY_ROWS"], today=utcnow().date())
         db.session.commit()
     start_local_geocoder(app)
+    # The demo shop's standing choice, so its claims run to the end by themselves (production: staff decide).
+    app.config["CLAIM_AUTO_REMEDY"] = app.config["CLAIM_AUTO_REMEDY"] or "lost=reship"
     shop, plain = seed_demo(app.config["DEMO_SHIPMENTS"], register)
     if plain:
         seed_demo_fleet(shop)

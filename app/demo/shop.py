@@ -29,6 +29,10 @@ _LANES = {
     "thailandpost": ("TH", "10110", "TH", "50200"),
 }
 _LANGUAGES = {"NO": "nb", "DK": "da", "TH": "th"}
+_CURRENCIES = {"NO": "NOK", "SE": "SEK", "DK": "DKK", "DE": "EUR", "US": "USD", "TH": "THB"}
+# The claims story of the demo: a USPS parcel that went silent 18 days ago (past USPS's 15-day earliest
+# filing day), so a lost claim opens, is filed with the sandbox's claims API and resolved in minutes.
+SILENT_PARCEL = ("usps", "stuck", timedelta(days=20))
 # Mostly happy parcels, and every kind of trouble the dashboard, notifications and claims react to.
 _SCENARIOS = ["on_time"] * 6 + [
     "late",
@@ -60,6 +64,7 @@ def seed_demo(count: int, register: SandboxRegistrar | None = None, seed: int = 
     _, plain = ApiKey.issue(shop, "demo")
     db.session.flush()
     add_demo_shipments(shop, count, register, rng=random.Random(seed), max_age_hours=100)
+    _add_silent_parcel(shop, register)
     db.session.commit()
     return shop, plain
 
@@ -71,13 +76,32 @@ def add_demo_shipments(
     now = utcnow()
     codes = sorted(CARRIERS)
     first = db.session.scalar(select(func.count()).select_from(Shipment).where(Shipment.shop_id == shop.id))
-    items, plans = [], []
+    plans = []
     for index in range(first, first + count):
         carrier = codes[index % len(codes)]
-        origin_country, origin_postcode, dest_country, dest_postcode = _LANES[carrier]
         started = now - timedelta(hours=rng.uniform(0, max_age_hours))
+        plans.append((carrier, index, _SCENARIOS[index % len(_SCENARIOS)], started))
+    return _register(shop, plans, register, rng)
+
+
+def _add_silent_parcel(shop: Shop, register: SandboxRegistrar | None) -> None:
+    carrier, scenario, age = SILENT_PARCEL
+    plan = (carrier, 100_000, scenario, utcnow() - age)
+    _register(shop, [plan], register, random.Random(999))
+
+
+def _register(
+    shop: Shop,
+    plans: list[tuple[str, int, str, datetime]],
+    register: SandboxRegistrar | None,
+    rng: random.Random,
+) -> list[Shipment]:
+    items = []
+    for carrier, index, scenario, started in plans:
+        origin_country, origin_postcode, dest_country, dest_postcode = _LANES[carrier]
         number = make_tracking_number(carrier, 1000 + index)
-        plans.append((carrier, number, _SCENARIOS[index % len(_SCENARIOS)], started))
+        if register is not None:
+            register(carrier, number, scenario, started)
         items.append(
             {
                 "carrier": carrier,
@@ -94,12 +118,10 @@ def add_demo_shipments(
                 "shipped_at": started,
                 "promised_date": (started + timedelta(hours=PROMISED_HOURS)).date(),
                 "declared_value": Decimal(rng.choice([199, 499, 899, 2499, 5990])),
-                "currency": "NOK",
+                "currency": _CURRENCIES[origin_country],
+                "weight_kg": Decimal(rng.choice(["0.4", "1.2", "2.5", "6.0"])),
             }
         )
-    if register is not None:
-        for plan in plans:
-            register(*plan)
     return [shipment for shipment, _ in register_shipments(shop, items)]
 
 

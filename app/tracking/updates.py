@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import select
 
+from app.claims.carrier_codes import mirror_tracking_codes
 from app.claims.detection import detect_for
 from app.claims.service import cancel_found
 from app.extensions import db
@@ -98,7 +99,7 @@ def _settle(
     """The tail every update shares: rescore, messages with the fresh prediction, next poll."""
     risk_moves = rescore(rescored, now)
     _queue_messages(shipments, moved, risk_moves, now)
-    _update_claims([s for s in shipments if s.id in moved], now)
+    _update_claims([s for s in shipments if s.id in moved], rescored, now)
     hint = hint or PollHint()
     for shipment in shipments:
         reschedule(shipment, now, not_found=hint.not_found, retry_after=hint.retry_after)
@@ -117,9 +118,10 @@ def _queue_messages(
             )
 
 
-def _update_claims(moved: list[Shipment], now: datetime) -> None:
+def _update_claims(moved: list[Shipment], news: Sequence[Shipment], now: datetime) -> None:
     cancel_found([s for s in moved if s.status in (Status.DELIVERED, Status.AVAILABLE_FOR_PICKUP)], now=now)
     detect_for(moved, now)
+    mirror_tracking_codes(news, received_at=now)
 
 
 def rescore_active_shipments(now: datetime | None = None, chunk: int = 2000) -> int:

@@ -29,6 +29,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from app.api.notification_schemas import PreferenceSchema
+from app.claims.reports import report_options, shipment_claims
 from app.extensions import db, limiter
 from app.models import CustomerPreference, Shipment, Shop
 from app.models.types import utcnow
@@ -320,6 +321,8 @@ def _render_parcel(shipment: Shipment, token: str, **forms):
         ),
         delivered=_when(shipment.delivered_at) if shipment.delivered_at else None,
         zone=g.tracking_zone.key,
+        claims=shipment_claims(shipment) if verified else [],
+        report_options=report_options(shipment) if verified else None,
         **forms,
     )
 

@@ -39,7 +39,8 @@ class Outcome(StrEnum):
     NEEDS_INFORMATION = "needs_information"
 
 
-_REVIEW, _DECIDE, _PAY = timedelta(hours=1), timedelta(days=1), timedelta(days=3)
+# USPS adjudicates small domestic claims automatically [US6]: a decision within hours, payment in days.
+_REVIEW, _DECIDE, _PAY = timedelta(hours=1), timedelta(hours=6), timedelta(days=3)
 TIMELINES: dict[Outcome, tuple[tuple[timedelta, ClaimStatus], ...]] = {
     Outcome.APPROVED: (
         (timedelta(0), S.SUBMITTED),
