@@ -34,7 +34,13 @@ from app.models.types import utcnow
 
 log = logging.getLogger(__name__)
 ACTOR = "system:claims"
-_CARRIER_EVIDENT = ("carrier_lost_code", "carrier_damage_code", "no_scan", "p_lost")
+# Rules whose facts make the carrier liable, in words for the audit trail.
+_CARRIER_EVIDENT = {
+    "carrier_lost_code": "The carrier itself reported the parcel lost.",
+    "carrier_damage_code": "The carrier itself reported the parcel damaged.",
+    "no_scan": "The carrier has not scanned the parcel for longer than its own limits allow.",
+    "p_lost": "The parcel is almost certainly lost in the carrier's network.",
+}
 _DECIDED = (ClaimState.APPROVED, ClaimState.PARTIALLY_APPROVED, ClaimState.DENIED)
 _BATCH = 200
 
@@ -53,11 +59,11 @@ def advance_claims(now: datetime | None = None) -> Counter:
     open_claims = select(Claim).where(Claim.open_key.is_not(None))
 
     _each(
-        open_claims.where(Claim.state == ClaimState.OPENED, Claim.rule.in_(_CARRIER_EVIDENT)),
+        open_claims.where(Claim.state == ClaimState.OPENED, Claim.rule.in_(list(_CARRIER_EVIDENT))),
         done,
         "classified",
         lambda c: classify(
-            c, liability=Liability.CARRIER, actor=ACTOR, note=f"The carrier's own record ({c.rule})."
+            c, liability=Liability.CARRIER, actor=ACTOR, note=_CARRIER_EVIDENT[c.rule], now=now
         ),
     )
 
@@ -67,7 +73,7 @@ def advance_claims(now: datetime | None = None) -> Counter:
             open_claims.where(Claim.state == ClaimState.CLASSIFIED, Claim.kind.in_(list(remedies))),
             done,
             "remedy_decided",
-            lambda c: _auto_remedy(c, remedies[c.kind]),
+            lambda c: _auto_remedy(c, remedies[c.kind], now),
         )
 
     if config["CLAIM_AUTO_SUBMIT"]:
@@ -89,18 +95,19 @@ def advance_claims(now: datetime | None = None) -> Counter:
         decided,
         done,
         "closed",
-        lambda c: close(c, actor=ACTOR, note="The carrier decided; the customer's remedy was given."),
+        lambda c: close(
+            c, actor=ACTOR, note="The carrier decided; the customer's remedy was given.", now=now
+        ),
     )
 
     _warn_before_deadlines(open_claims, now, done)
     return done
 
 
-def _auto_remedy(claim: Claim, remedy: RemedyKind) -> bool:
+def _auto_remedy(claim: Claim, remedy: RemedyKind, now: datetime) -> bool:
     amount = claim.goods_value if remedy in (RemedyKind.REFUND, RemedyKind.STORE_CREDIT) else None
-    decide_remedy(
-        claim, remedy=remedy, amount=amount, actor=ACTOR, note="The shop's standing choice for this kind."
-    )
+    note = "The shop's standing choice for this kind."
+    decide_remedy(claim, remedy=remedy, amount=amount, actor=ACTOR, note=note, now=now)
     return True
 
 

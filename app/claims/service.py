@@ -124,7 +124,13 @@ def _row(candidate: ClaimCandidate, key: str, rules: ClaimRules, now: datetime) 
 
 
 def classify(
-    claim: Claim, *, liability: Liability, kind: ClaimKind | None = None, actor: str, note: str | None = None
+    claim: Claim,
+    *,
+    liability: Liability,
+    kind: ClaimKind | None = None,
+    actor: str,
+    note: str | None = None,
+    now: datetime | None = None,
 ) -> None:
     """Confirm (or correct) the kind and say who bears the loss."""
     if kind is not None and kind != claim.kind:
@@ -142,11 +148,18 @@ def classify(
         actor=actor,
         note=note,
         data={"liability": liability, "kind": claim.kind},
+        now=now,
     )
 
 
 def decide_remedy(
-    claim: Claim, *, remedy: RemedyKind, amount: Decimal | None, actor: str, note: str | None = None
+    claim: Claim,
+    *,
+    remedy: RemedyKind,
+    amount: Decimal | None,
+    actor: str,
+    note: str | None = None,
+    now: datetime | None = None,
 ) -> None:
     """The shop's decision for the customer; money amounts never above the goods value."""
     if amount is not None and amount < 0:
@@ -158,14 +171,16 @@ def decide_remedy(
         )
     if remedy in (RemedyKind.RESHIP, RemedyKind.NONE) and amount:
         raise InvalidInput(f"A {remedy} remedy has no amount.", errors={"amount": "Leave it out."})
+    now = now or utcnow()
     move(
         claim,
         ClaimState.REMEDY_DECIDED,
         actor=actor,
         note=note,
         data={"remedy": remedy, "amount": _plain(amount)},
+        now=now,
     )
-    claim.remedy_kind, claim.remedy_amount, claim.remedy_decided_at = remedy, amount, utcnow()
+    claim.remedy_kind, claim.remedy_amount, claim.remedy_decided_at = remedy, amount, now
 
 
 def record_carrier_decision(
@@ -176,6 +191,7 @@ def record_carrier_decision(
     reason: str | None = None,
     actor: str,
     carrier_claim_id: str | None = None,
+    now: datetime | None = None,
 ) -> None:
     """What the carrier decided (staff typing it in, or mirrored from a claims API or tracking codes)."""
     if outcome not in (
@@ -193,21 +209,22 @@ def record_carrier_decision(
         )
     if carrier_claim_id:
         claim.carrier_claim_id = carrier_claim_id
-    move(claim, outcome, actor=actor, note=reason, data={"amount": _plain(amount)})
+    now = now or utcnow()
+    move(claim, outcome, actor=actor, note=reason, data={"amount": _plain(amount)}, now=now)
     if outcome in (ClaimState.APPROVED, ClaimState.PARTIALLY_APPROVED, ClaimState.DENIED):
-        claim.carrier_decided_at = utcnow()
+        claim.carrier_decided_at = now
         claim.approved_amount = amount if outcome is not ClaimState.DENIED else Decimal(0)
         claim.denial_reason = reason if outcome is ClaimState.DENIED else None
 
 
-def close(claim: Claim, *, actor: str, note: str | None = None) -> None:
+def close(claim: Claim, *, actor: str, note: str | None = None, now: datetime | None = None) -> None:
     """Finish the claim (after the carrier's decision, or when the carrier side does not apply)."""
     if claim.state is ClaimState.REMEDY_DECIDED and claim.liability is Liability.CARRIER and not note:
         raise Conflict(
             "The carrier is liable: submit the claim first, or say why it is closed without filing.",
             errors={"note": "Required when closing a carrier-liable claim without filing."},
         )
-    move(claim, ClaimState.CLOSED, actor=actor, note=note)
+    move(claim, ClaimState.CLOSED, actor=actor, note=note, now=now)
 
 
 def cancel_found(shipments: Sequence[Shipment], *, now: datetime) -> list[Claim]:

@@ -221,7 +221,9 @@ def mirror(claim: Claim, answer: CarrierClaimStatus, *, actor: str, now: datetim
     amount = answer.approved_amount
     if amount is not None and claim.claim_amount is not None:
         amount = min(amount, claim.claim_amount)
-    record_carrier_decision(claim, outcome=target, amount=amount, reason=answer.detail or None, actor=actor)
+    record_carrier_decision(
+        claim, outcome=target, amount=amount, reason=answer.detail or None, actor=actor, now=now
+    )
     return True
 
 
