@@ -171,7 +171,7 @@ def test_the_rules_file_is_checked(tmp_path) -> None:
             'checked = "2026-12-01"\n[detection]\nlost_quiet_business_days_domestic = 7\n'
             "lost_quiet_business_days_international = 20\nlost_past_expected_business_days = 2\n"
             "lost_p_lost_threshold = 0.8\nfailed_attempts_exhausted = 3\ndnr_min_days_after_delivery = 2\n"
-            'warn_days_before_last_day = 10\n[carriers.ups]\n'
+            "warn_days_before_last_day = 10\n[carriers.ups]\n"
             'sources = []\nlost_earliest = { after = "tomorrow", days = 1 }\n'
         )
     with pytest.raises(RulesError):
