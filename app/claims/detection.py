@@ -18,15 +18,18 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import Integer, any_, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from app.claims.calendar import anchors
 from app.claims.rules import ClaimRules
 from app.claims.service import ClaimCandidate, current_rules, open_claims
+from app.database import is_postgresql
 from app.extensions import db
 from app.models import Claim, ClaimKind, ClaimState, Shipment, Shop, TrackingEvent
 from app.models.types import utcnow
@@ -74,12 +77,14 @@ def detect_claims(now: datetime | None = None, batch_size: int | None = None) ->
     stats = DetectionStats()
     last_id = 0
     while True:
-        rows = db.session.execute(
+        batch = (
             select(*_COLUMNS)
             .where(Shipment.id > last_id, Shipment.deleted_at.is_(None), Shipment.status.in_(_WATCHED))
             .order_by(Shipment.id)
             .limit(batch_size)
-        ).all()
+        )
+        # Plain rows through the session's connection: the ORM's per-row loading would double the cost.
+        rows = db.session.connection().execute(batch).all()
         if not rows:
             return stats
         last_id = rows[-1].id
@@ -91,11 +96,22 @@ def detect_claims(now: datetime | None = None, batch_size: int | None = None) ->
                 s.id: s
                 for s in db.session.scalars(select(Shipment).where(Shipment.id.in_([f[0] for f in found])))
             }
-            opened = open_claims(
-                [ClaimCandidate(shipments[sid], kind, rule, evidence) for sid, kind, rule, evidence in found],
-                actor=ACTOR,
-                now=now,
-            )
+            # Opening a claim looks its shop up twice (filing window, acknowledgement); the identity map
+            # answers those without a query only while something holds the shops, so this list does.
+            # Without autoflush the batch's audit events and acknowledgements are written together at
+            # commit, not flushed one claim at a time by each notification insert.
+            shop_ids = {s.shop_id for s in shipments.values()}
+            shops = db.session.scalars(select(Shop).where(Shop.id.in_(shop_ids))).all()
+            with db.session.no_autoflush:
+                opened = open_claims(
+                    [
+                        ClaimCandidate(shipments[sid], kind, rule, evidence)
+                        for sid, kind, rule, evidence in found
+                    ],
+                    actor=ACTOR,
+                    now=now,
+                )
+            del shops
             for claim in opened:
                 stats.opened[claim.rule] += 1
         db.session.commit()
@@ -157,13 +173,16 @@ def candidates_for(
             continue
         if row.status in _SILENT_OK or not time_rules:
             continue
+        likely_lost = row.p_lost is not None and row.p_lost >= settings.lost_p_lost_threshold
+        if quiet[index] is None and not likely_lost:
+            continue  # neither time rule fires: the carrier's earliest filing day is not needed
         earliest = _earliest_lost(row, rules, zones)
         if earliest is not None and now < earliest:
             continue
         base = {"earliest_file_at": earliest.isoformat() if earliest else None}
         if quiet[index] is not None:
             want(row, ClaimKind.LOST, "no_scan", base | quiet[index])
-        elif row.p_lost is not None and row.p_lost >= settings.lost_p_lost_threshold:
+        else:
             evidence = base | {"p_lost": row.p_lost, "threshold": settings.lost_p_lost_threshold}
             want(row, ClaimKind.LOST, "p_lost", evidence)
     return found
@@ -178,19 +197,25 @@ def _quiet_enough(rows: list, settings, zones: dict[int, ZoneInfo], now: datetim
     """
     groups: dict[tuple[tuple[str, ...], int], list[int]] = defaultdict(list)
     scan_days, today = [], []
+    today_in: dict[ZoneInfo, date] = {}
+    lanes: dict[tuple[str | None, str | None], tuple[tuple[str, ...], int]] = {}
     for index, row in enumerate(rows):
         zone = _zone(row, zones)
         last = row.last_event_at or row.shipped_at or row.created_at
         scan_days.append(last.astimezone(zone).date())
-        today.append(now.astimezone(zone).date())
-        domestic = bool(row.origin_country) and row.origin_country == row.destination_country
-        days = (
-            settings.lost_quiet_business_days_domestic
-            if domestic
-            else settings.lost_quiet_business_days_international
-        )
-        countries = tuple(sorted({c for c in (row.origin_country, row.destination_country) if c}))
-        groups[(countries, days)].append(index)
+        if zone not in today_in:
+            today_in[zone] = now.astimezone(zone).date()
+        today.append(today_in[zone])
+        lane = (row.origin_country, row.destination_country)
+        if lane not in lanes:
+            domestic = bool(row.origin_country) and row.origin_country == row.destination_country
+            days = (
+                settings.lost_quiet_business_days_domestic
+                if domestic
+                else settings.lost_quiet_business_days_international
+            )
+            lanes[lane] = (tuple(sorted({c for c in lane if c})), days)
+        groups[lanes[lane]].append(index)
     result: list[dict | None] = [None] * len(rows)
     for (countries, days), indexes in groups.items():
         calendar = business_calendar(countries)
@@ -201,15 +226,15 @@ def _quiet_enough(rows: list, settings, zones: dict[int, ZoneInfo], now: datetim
         quiet = np.busday_count(
             starts + one, now_days + one, busdaycal=calendar
         )  # after the scan day, up to today
-        for i, fires_on, is_due, count in zip(indexes, fire, now_days >= fire, quiet, strict=True):
-            if is_due:
-                result[i] = {
-                    "last_scan_at": _iso(rows[i].last_event_at),
-                    "quiet_business_days": int(count),
-                    "threshold_business_days": days,
-                    "calendar": list(countries),
-                    "fired_on": str(fires_on),
-                }
+        for j in np.flatnonzero(now_days >= fire):  # the few due rows, not a numpy scalar per row
+            i = indexes[j]
+            result[i] = {
+                "last_scan_at": _iso(rows[i].last_event_at),
+                "quiet_business_days": int(quiet[j]),
+                "threshold_business_days": days,
+                "calendar": list(countries),
+                "fired_on": str(fire[j]),
+            }
     return result
 
 
@@ -235,7 +260,7 @@ def _carrier_signals(ids: list[int]) -> dict[int, dict[Reason, dict]]:
             TrackingEvent.carrier_code,
         )
         .where(
-            TrackingEvent.shipment_id.in_(ids),
+            _among(TrackingEvent.shipment_id, ids),
             TrackingEvent.reason.in_([Reason.LOST, Reason.DAMAGED, Reason.REFUSED]),
         )
         .order_by(TrackingEvent.occurred_at)
@@ -251,7 +276,7 @@ def _carrier_signals(ids: list[int]) -> dict[int, dict[Reason, dict]]:
 def _failed_attempts(ids: list[int]) -> dict[int, int]:
     rows = db.session.execute(
         select(TrackingEvent.shipment_id, func.count())
-        .where(TrackingEvent.shipment_id.in_(ids), TrackingEvent.status == Status.FAILED_ATTEMPT)
+        .where(_among(TrackingEvent.shipment_id, ids), TrackingEvent.status == Status.FAILED_ATTEMPT)
         .group_by(TrackingEvent.shipment_id)
     )
     return dict(rows.all())
@@ -261,10 +286,17 @@ def _claimed(ids: list[int]) -> set[tuple[int, ClaimKind]]:
     """(shipment, kind) pairs with a claim that is open or was resolved (a cancelled one may reopen)."""
     rows = db.session.execute(
         select(Claim.shipment_id, Claim.kind).where(
-            Claim.shipment_id.in_(ids), Claim.state != ClaimState.CANCELLED
+            _among(Claim.shipment_id, ids), Claim.state != ClaimState.CANCELLED
         )
     )
     return {(shipment_id, ClaimKind(kind)) for shipment_id, kind in rows}
+
+
+def _among(column, ids: list[int]):
+    """`column IN ids`; on PostgreSQL `= ANY(array)`, one parameter instead of thousands to render and parse."""
+    if is_postgresql():
+        return column == any_(bindparam(None, ids, type_=ARRAY(Integer)))
+    return column.in_(ids)
 
 
 def _shop_zones() -> dict[int, ZoneInfo]:
@@ -278,6 +310,7 @@ def _zone(row, zones: dict[int, ZoneInfo]) -> ZoneInfo:
     return _zone_named(row.customer_timezone) if row.customer_timezone else zones.get(row.shop_id, UTC_ZONE)
 
 
+@lru_cache(maxsize=1024)  # ZoneInfo's own cache keeps only 8 zones strongly: more reload their files
 def _zone_named(name: str | None) -> ZoneInfo:
     try:
         return ZoneInfo(name) if name else UTC_ZONE
