@@ -19,11 +19,13 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
 
     from app import (
         database,  # noqa: F401  (engine pragmas)
+        input_guard,
         models,  # noqa: F401  (tables must be known to Alembic)
     )
     from app.extensions import api, babel, csrf, db, limiter, login_manager, migrate
     from app.web import tracking
 
+    input_guard.register(app)  # before any blueprint: its `int` converter bounds every route's ids
     _ensure_sqlite_folder(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)

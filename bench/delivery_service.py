@@ -33,6 +33,7 @@ def service_env(database_url: str, geocoder_url: str) -> dict[str, str]:
         "LEVERANSE_GEOCODER_URL": geocoder_url,
         "LEVERANSE_GEOCODER_MIN_DELAY_SECONDS": "0",
         "LEVERANSE_LOG_LEVEL": "WARNING",
+        "LEVERANSE_SECRET_KEY": "bench-only-secret-key-not-for-production",
     }
 
 

@@ -7,6 +7,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from werkzeug.datastructures import FileStorage
 
 from app.api.schemas import POLLED_CARRIERS, PageQuerySchema
+from app.input_guard import SaneDateTime
 from app.models import ClaimKind, ClaimState, Liability, RemedyKind
 
 CARRIER_OUTCOMES = (
@@ -33,7 +34,7 @@ class ClaimQuerySchema(PageQuerySchema):
     )
     shipment_id = fields.Integer(validate=validate.Range(min=1, max=_MAX_ID))
     order_ref = fields.String(validate=validate.Length(max=100))
-    opened_since = fields.AwareDateTime()
+    opened_since = SaneDateTime()
     open = fields.Boolean(
         metadata={"description": "true: open claims only; false: closed or cancelled ones."}
     )

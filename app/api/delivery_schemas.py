@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from app.api.schemas import PageQuerySchema
+from app.input_guard import SaneDate, SaneDateTime, id_field
 from app.models import ReservationState
 
 COUNTRY = validate.Regexp(r"^[A-Z]{2}$", error="Use an ISO 3166-1 alpha-2 code.")
@@ -41,7 +42,7 @@ class _DeliveryTo(Schema):
 
 
 class OptionsRequestSchema(_DeliveryTo):
-    order_time = fields.AwareDateTime(metadata={"description": "When the order is placed; default now."})
+    order_time = SaneDateTime(metadata={"description": "When the order is placed; default now."})
     days = fields.Integer(validate=validate.Range(min=1), metadata={"description": "Days ahead; default 5."})
 
 
@@ -100,15 +101,13 @@ class OptionsResponseSchema(Schema):
 
 
 class ReservationCreateSchema(_DeliveryTo):
-    template_id = fields.Integer(required=True)
-    date = fields.Date(required=True)
+    template_id = id_field(required=True)
+    date = SaneDate(required=True)
     order_ref = fields.String(validate=validate.Length(max=100))
 
 
 class ReservationConfirmSchema(Schema):
-    shipment_id = fields.Integer(
-        metadata={"description": "The shipment this delivery is for, if registered."}
-    )
+    shipment_id = id_field(metadata={"description": "The shipment this delivery is for, if registered."})
     order_ref = fields.String(validate=validate.Length(max=100))
 
 
@@ -132,7 +131,7 @@ class ReservationSchema(Schema):
 
 class ReservationQuerySchema(PageQuerySchema):
     state = fields.String(validate=validate.OneOf([s.value for s in ReservationState]))
-    date = fields.Date(metadata={"description": "Delivery day"})
+    date = SaneDate(metadata={"description": "Delivery day"})
 
 
 class ReservationPageSchema(Schema):

@@ -14,6 +14,7 @@ import holidays
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from app.config import CARRIER_CODES
+from app.input_guard import SaneDate, id_field
 
 _TIMEZONES = available_timezones()
 _COUNTRIES = frozenset(holidays.list_supported_countries())
@@ -116,13 +117,13 @@ class SlotTemplateUpdateSchema(_Partial, SlotTemplateSchema):
 class ClosureSchema(Schema):
     id = fields.Integer(dump_only=True)
     depot_id = fields.Integer(dump_only=True)
-    day = fields.Date(required=True)
+    day = SaneDate(required=True)
     reason = fields.String(load_default="closed", validate=validate.Length(min=1, max=200))
 
 
 class CarrierServiceSchema(Schema):
     id = fields.Integer(dump_only=True)
-    depot_id = fields.Integer(required=True, metadata={"description": "Where parcels are handed over"})
+    depot_id = id_field(required=True, metadata={"description": "Where parcels are handed over"})
     carrier = fields.String(required=True, validate=validate.OneOf(CARRIER_CODES))
     service = fields.String(required=True, validate=validate.Length(min=1, max=50))
     label = fields.String(required=True, validate=validate.Length(min=1, max=100))

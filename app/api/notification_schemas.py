@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
+from app.input_guard import page_field
 from notifications.model import Trigger
 from notifications.render import LANGUAGES
 from notifications.webhooks import EVENT_TYPES
@@ -85,7 +86,7 @@ class DeliveryPageSchema(Schema):
 
 class DeliveryQuerySchema(Schema):
     state = fields.String(validate=validate.OneOf(["pending", "sending", "sent", "dead", "cancelled"]))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = page_field()
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 

@@ -15,6 +15,7 @@ FRIENDLY = {
     404: "We could not find that page.",
     405: "That action is not possible here.",
     413: "That upload is too large.",
+    422: "Some of what you entered cannot be used (for example a character we cannot store). Please check it.",
     429: "Too many attempts. Please wait a minute and try again.",
 }
 

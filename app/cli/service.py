@@ -23,6 +23,7 @@ from app.jobs import Job, add_job, schedule_jobs
 from app.metrics import serve_metrics
 from app.models import RiskModelRecord
 from app.models.types import use_clock, utcnow
+from app.secret_key import use_instance_secret_key
 from carriers.sandbox.server import SandboxServer, SandboxSettings
 
 
@@ -68,6 +69,7 @@ def embedded(host: str, port: int, sandbox_port: int, smtp_port: int, sms_port: 
     Every port may be 0 to let the OS pick a free one; the lines printed at start say which.
     """
     app = current_app._get_current_object()
+    use_instance_secret_key(app.config, INSTANCE_DIR)  # sessions survive restarts with no setup
     upgrade()
     register = None
     if not app.config["SANDBOX_URL"]:

@@ -7,6 +7,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
+from app.input_guard import MAX_PAGE, parse_id
 from app.models import Notification, Role, Shop
 from app.models.notification import OPEN_STATES, OutboxState
 from app.notify.dispatch import replay
@@ -23,13 +24,13 @@ FILTERS = ("state", "channel", "trigger", "shop")
 def index():
     """Messages newest first, filtered by state, channel, trigger, shop and a search over key/recipient."""
     args = {name: request.args.get(name, "") for name in (*FILTERS, "q")}
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
     query = select(Notification)
     for name in ("state", "channel", "trigger"):
         if args[name]:
             query = query.where(getattr(Notification, name) == args[name])
-    if args["shop"].isdigit():
-        query = query.where(Notification.shop_id == int(args["shop"]))
+    if (shop_id := parse_id(args["shop"])) is not None:
+        query = query.where(Notification.shop_id == shop_id)
     if args["q"]:
         pattern = f"%{args['q'].strip()}%"
         query = query.where(or_(Notification.recipient.like(pattern), Notification.dedupe_key.like(pattern)))
