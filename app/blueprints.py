@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from app.api import claims, delivery, fleet, notifications, shipments
+from app.api import claim_stats, claims, delivery, fleet, notifications, shipments
 from app.web import (
     carrier_webhooks,
     health,
     outbox,
+    risk_report,
     route_plans,
     staff,
     staff_auth,
@@ -17,7 +18,7 @@ from app.web import (
 )
 
 #: the shop API (`/api/v1`), documented in the OpenAPI document
-API_BLUEPRINTS = (shipments.bp, notifications.bp, delivery.bp, fleet.bp, claims.bp)
+API_BLUEPRINTS = (shipments.bp, notifications.bp, delivery.bp, fleet.bp, claims.bp, claim_stats.bp)
 
 #: pages and machine endpoints outside the shop API
 WEB_BLUEPRINTS = (
@@ -27,6 +28,7 @@ WEB_BLUEPRINTS = (
     staff.bp,
     outbox.bp,
     staff_claims.bp,
+    risk_report.bp,
     route_plans.bp,
     unsubscribe.bp,
     tracking.bp,

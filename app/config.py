@@ -47,7 +47,7 @@ def carrier_env() -> dict[str, dict[str, str]]:
 class Config:
     """Production-leaning defaults; the embedded default only changes what it must."""
 
-    SECRET_KEY = _env("SECRET_KEY", "dev-only-change-me")
+    SECRET_KEY = _env("SECRET_KEY", "")  # required outside the embedded mode: app/secret_key.py
     LOG_LEVEL = _env("LOG_LEVEL", "INFO")
     SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'leveranse.db'}")
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
@@ -92,6 +92,10 @@ class Config:
 
     # Prediction
     RISK_AT_RISK_P_LATE = _env_float("RISK_AT_RISK_P_LATE", 0.4)
+    # Customers hear "running late" only from the p_late at which, on history, this share of warned
+    # parcels really were late (app/risk/warning_policy.py), judged on at least this many warnings.
+    RISK_WARN_PRECISION = _env_float("RISK_WARN_PRECISION", 0.8)
+    RISK_WARN_MIN_WARNINGS = _env_int("RISK_WARN_MIN_WARNINGS", 30)
     RISK_LOST_P_LOST = _env_float("RISK_LOST_P_LOST", 0.5)
     RISK_STUCK_DWELL_FACTOR = _env_float("RISK_STUCK_DWELL_FACTOR", 3.0)
     RISK_RESCORE_INTERVAL_SECONDS = _env_float("RISK_RESCORE_INTERVAL_SECONDS", 300.0)

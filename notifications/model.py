@@ -22,6 +22,7 @@ class Trigger(StrEnum):
     EXCEPTION = "exception"
     PREDICTED_DELAY = "predicted_delay"
     STUCK = "stuck"
+    BACK_ON_TRACK = "back_on_track"
     CLAIM_OPENED = "claim_opened"
     CLAIM_UPDATED = "claim_updated"
     CLAIM_RESOLVED = "claim_resolved"

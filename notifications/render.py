@@ -19,6 +19,7 @@ Context keys (datetimes must be timezone-aware; they are shown in `timezone`):
     exception               reason (a carriers.model.Reason value; unknown ones read as "other")
     predicted_delay         eta_start, eta_end (the new ETA); previous_eta (optional)
     stuck                   last_event_at
+    back_on_track           eta_start, eta_end (the ETA again within the promise)
     claim_opened            claim_reference, claim_reason (lost, damaged, delayed, returned, not_received)
     claim_updated           claim_reference, claim_state (classified, submitted, or anything else)
     claim_resolved          claim_reference, claim_resolution (refund, reship, compensation, denied);
@@ -65,6 +66,7 @@ REQUIRED_KEYS: dict[Trigger, tuple[str, ...]] = {
     Trigger.EXCEPTION: ("reason",),
     Trigger.PREDICTED_DELAY: ("eta_start", "eta_end"),
     Trigger.STUCK: ("last_event_at",),
+    Trigger.BACK_ON_TRACK: ("eta_start", "eta_end"),
     Trigger.CLAIM_OPENED: ("claim_reference", "claim_reason"),
     Trigger.CLAIM_UPDATED: ("claim_reference", "claim_state"),
     Trigger.CLAIM_RESOLVED: ("claim_reference", "claim_resolution"),

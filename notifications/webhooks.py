@@ -75,6 +75,7 @@ EVENT_TYPES = frozenset(
         "shipment.exception",
         "shipment.predicted_delay",
         "shipment.stuck",
+        "shipment.back_on_track",
         "claim.opened",
         "claim.updated",
         "claim.resolved",

@@ -93,7 +93,8 @@ def test_a_backlog_collapses_to_the_latest_status(shipment) -> None:
         _update(Status.FAILED_ATTEMPT, HANDED_IN, OUT, FAILED),
         _update(Status.DELIVERED, HANDED_IN, OUT, FAILED, DELIVERED),
     ):
-        process_updates([(shipment, update)], source="webhook")
+        # On the day of the scans: the wall clock would make the parcel late (and warned) by now.
+        process_updates([(shipment, update)], source="webhook", now=datetime(2026, 11, 23, 12, 5, tzinfo=UTC))
     db.session.commit()
     s = f"s{shipment.id}"
     assert _rows() == [
@@ -193,6 +194,7 @@ def test_risk_states_trigger_predicted_delay_once_and_stuck(shipment) -> None:
     shipment.eta_p10 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
     shipment.eta_p90 = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
     shipment.last_event_at = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+    shipment.p_late = 0.9  # confident enough for the default warning policy (p_late ≥ 0.8)
     for previous, state in (("on_track", "at_risk"), ("at_risk", "late"), ("late", "stuck")):
         shipment.risk_state = state
         queue_tracking_changes(shipment, previous_status=None, previous_risk_state=previous, now=utcnow())
@@ -300,6 +302,7 @@ DETAILS = {
     Trigger.EXCEPTION: {"reason": Reason.CUSTOMS.value},
     Trigger.PREDICTED_DELAY: {"eta_start": date(2026, 11, 27), "eta_end": date(2026, 11, 28)},
     Trigger.STUCK: {"last_event_at": REGISTERED},
+    Trigger.BACK_ON_TRACK: {"eta_start": date(2026, 11, 24), "eta_end": date(2026, 11, 25)},
     Trigger.DELIVERY_SURVEY: {"survey_url": "https://shop.example/survey"},
     **CLAIM_DETAILS,
 }

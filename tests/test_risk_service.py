@@ -14,7 +14,7 @@ from app.risk.scoring import rescore
 from app.risk.training import retrain_model
 from app.tracking.ingest import store_updates
 from carriers.model import Status, TrackingEvent, TrackingUpdate
-from tests.factories import make_shipment, make_shop
+from tests.factories import PASSWORD, make_shipment, make_shop, make_staff
 
 SHIPPED = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)
 
@@ -57,7 +57,7 @@ def test_fresh_shipment_is_on_track_and_silence_makes_it_stuck_then_lost(app) ->
     assert late_state in {"late", "stuck"}
     assert shipment.risk_state == "lost"
     assert shipment.p_lost >= 0.5
-    assert any("no scan" in reason for reason in shipment.risk_reasons)
+    assert any(reason["key"] == "no_scan_for_hours" for reason in shipment.risk_reasons)
     # Each change of state is reported with the previous state, none when the state stays.
     assert seen[0] == {shipment.id: None} and seen[1] == {}
     assert seen[2] == {shipment.id: "on_track"} and seen[3] == {shipment.id: late_state}
@@ -159,3 +159,36 @@ def test_recent_slowness_moves_predictions_before_any_retraining(app) -> None:
     rescore_active_shipments(now=now)
     db.session.refresh(probe)
     assert probe.eta_p50 > calm_p50
+
+
+def test_the_deadline_is_the_end_of_the_promised_day_in_the_customers_zone(app) -> None:
+    shop, _ = make_shop()
+    promised = (SHIPPED + timedelta(days=3)).date()
+    # 18:00 UTC on the promised day: after midnight in Bangkok, still the promised day in Oslo (the shop's).
+    now = datetime.combine(promised, datetime.min.time(), UTC) + timedelta(hours=18)
+    bangkok = _scanned(shop, "TZ1", customer_timezone="Asia/Bangkok")
+    oslo = _scanned(shop, "TZ2")
+    rescore([bangkok, oslo], now=now)
+    assert (bangkok.risk_state, bangkok.p_late) == ("late", 1.0)
+    assert bangkok.risk_reasons[0]["key"] == "past_promised_day"
+    assert oslo.risk_state != "late" and oslo.p_late < 1.0
+
+
+def test_reasons_carry_machine_keys_and_text_in_the_api_and_on_the_staff_page(client, auth, shop_key) -> None:
+    shop, _ = shop_key
+    reason = {"key": "customs_hold", "text": "customs hold", "params": {}}
+    keyed = make_shipment(shop, tracking_number="K1", risk_state="at_risk", p_late=0.7, risk_reasons=[reason])
+    # Shipments scored before reasons had keys still read.
+    legacy = make_shipment(
+        shop, tracking_number="K2", risk_state="late", p_late=1.0, risk_reasons=["old text"]
+    )
+    db.session.commit()
+    assert client.get(f"/api/v1/shipments/{keyed.id}", headers=auth).json["reasons"] == [reason]
+    old = client.get(f"/api/v1/shipments/{legacy.id}", headers=auth).json["reasons"]
+    assert old == [{"key": None, "text": "old text", "params": {}}]
+    make_staff()
+    client.post("/staff/login", data={"email": "ops@shop.test", "password": PASSWORD})
+    page = client.get("/staff/").get_data(as_text=True)
+    assert "customs hold" in page and "old text" in page and "customs_hold" not in page
+    detail = client.get(f"/staff/shipments/{keyed.id}").get_data(as_text=True)
+    assert "<li>customs hold</li>" in detail

@@ -67,7 +67,7 @@ def test_a_delay_alert_does_not_supersede_an_unsent_shipped_message(app) -> None
     shipment = _customer_shipment(status=Status.IN_TRANSIT)
     shipment.eta_p10, shipment.eta_p90 = SCAN + timedelta(days=2), SCAN + timedelta(days=3)
     shipment.last_event_at = SCAN
-    shipment.risk_state = RiskState.AT_RISK
+    shipment.risk_state, shipment.p_late = RiskState.AT_RISK, 0.9
     queue_tracking_changes(
         shipment, previous_status=Status.PENDING, previous_risk_state=RiskState.ON_TRACK, now=SCAN
     )
@@ -83,7 +83,7 @@ def test_a_delay_alert_does_not_supersede_an_unsent_shipped_message(app) -> None
 def test_a_newer_status_still_supersedes_an_unsent_delay_alert(app) -> None:
     shipment = _customer_shipment(status=Status.IN_TRANSIT, last_event_at=SCAN)
     shipment.eta_p10, shipment.eta_p90 = SCAN + timedelta(days=2), SCAN + timedelta(days=3)
-    shipment.risk_state = RiskState.LATE
+    shipment.risk_state, shipment.p_late = RiskState.LATE, 0.95
     queue_tracking_changes(shipment, previous_status=None, previous_risk_state=RiskState.ON_TRACK, now=SCAN)
     delivered = _event(SCAN + timedelta(days=1), Status.DELIVERED, "DELIVERED")
     process_updates([(shipment, _update(delivered))], source="poll", now=SCAN + timedelta(days=1))

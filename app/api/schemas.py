@@ -6,15 +6,18 @@ from datetime import timedelta, timezone
 from zoneinfo import available_timezones
 
 import phonenumbers
-from marshmallow import Schema, ValidationError, fields, post_load, validate, validates
+from marshmallow import Schema, ValidationError, fields, post_load, pre_dump, validate, validates
 
+from app.input_guard import SaneDate, SaneDateTime, page_field
 from app.models.types import utcnow
 from carriers.model import MODEL_VERSION, Reason, Status
 from carriers.numbers import normalise_number
+from planning.prediction import RiskState
 
 POLLED_CARRIERS = ("bring", "postnord", "dhl", "ups", "fedex", "usps", "gls", "thailandpost")
 LANGUAGES = ("en", "nb", "da", "th", "sv")
 _TIMEZONES = available_timezones()
+SHIPPED_AT_MAX_FUTURE = timedelta(days=7)  # labels are bought a few days ahead, never years
 
 
 class CustomerSchema(Schema):
@@ -48,8 +51,8 @@ class ShipmentCreateSchema(Schema):
     customer = fields.Nested(CustomerSchema)
     origin = fields.Nested(PlaceSchema)
     destination = fields.Nested(PlaceSchema)
-    shipped_at = fields.AwareDateTime()
-    promised_date = fields.Date()
+    shipped_at = SaneDateTime(max_future=SHIPPED_AT_MAX_FUTURE)
+    promised_date = SaneDate()
     declared_value = fields.Decimal(places=2, as_string=False, validate=validate.Range(min=0, max=10**9))
     weight_kg = fields.Decimal(places=3, as_string=False, validate=validate.Range(min=0, max=10**4))
     currency = fields.String(validate=validate.Regexp(r"^[A-Z]{3}$", error="Use an ISO 4217 code."))
@@ -115,6 +118,17 @@ class EtaSchema(Schema):
     p90 = fields.AwareDateTime(allow_none=True)
 
 
+class RiskReasonSchema(Schema):
+    key = fields.String(allow_none=True, metadata={"description": "stable machine key, e.g. customs_hold"})
+    text = fields.String(metadata={"description": "the reason in English"})
+    params = fields.Dict(keys=fields.String(), metadata={"description": "values the text is built from"})
+
+    @pre_dump
+    def _legacy(self, reason, **kwargs):
+        # Shipments scored before reasons carried keys hold plain English sentences.
+        return {"key": None, "text": reason, "params": {}} if isinstance(reason, str) else reason
+
+
 class ShipmentSchema(Schema):
     id = fields.Integer()
     carrier = fields.String()
@@ -138,7 +152,7 @@ class ShipmentSchema(Schema):
     p_late = fields.Float(allow_none=True)
     p_lost = fields.Float(allow_none=True)
     risk_state = fields.String(allow_none=True)
-    reasons = fields.List(fields.String(), attribute="risk_reasons", allow_none=True)
+    reasons = fields.List(fields.Nested(RiskReasonSchema), attribute="risk_reasons", allow_none=True)
     computed_at = fields.AwareDateTime(attribute="risk_computed_at", allow_none=True)
     tracking_model_version = fields.Constant(
         MODEL_VERSION, metadata={"description": "version of the normalised status model"}
@@ -171,18 +185,25 @@ class ShipmentPageSchema(Schema):
     total = fields.Integer()
 
 
+class AtRiskPageSchema(ShipmentPageSchema):
+    active = fields.Integer(metadata={"description": "the shop's active shipments (the book)"})
+    book_share = fields.Float(
+        allow_none=True, metadata={"description": "total / active: the share of the book in the queue"}
+    )
+
+
 class PageQuerySchema(Schema):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = page_field()
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 
 class ShipmentQuerySchema(PageQuerySchema):
     status = fields.String(validate=validate.OneOf([s.value for s in Status]))
     carrier = fields.String(validate=validate.OneOf(POLLED_CARRIERS))
-    risk_state = fields.String(validate=validate.OneOf(["on_track", "at_risk", "late", "stuck", "lost"]))
+    risk_state = fields.String(validate=validate.OneOf([s.value for s in RiskState]))
     order_ref = fields.String()
     tracking_number = fields.String()
-    updated_since = fields.AwareDateTime()
+    updated_since = SaneDateTime()
 
 
 class BulkResultSchema(Schema):

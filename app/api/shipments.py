@@ -12,6 +12,7 @@ from app.api.auth import require_api_key
 from app.api.idempotency import idempotent
 from app.api.problems import ApiProblem
 from app.api.schemas import (
+    AtRiskPageSchema,
     BulkCreateSchema,
     BulkResultSchema,
     PageQuerySchema,
@@ -22,7 +23,7 @@ from app.api.schemas import (
 )
 from app.extensions import db
 from app.models import Shipment
-from app.risk.queue import at_risk_query
+from app.risk.queue import at_risk_query, book_share
 from app.tracking.registration import register_shipments, stop_tracking
 from carriers.numbers import normalise_number
 
@@ -108,11 +109,19 @@ class ShipmentItem(MethodView):
 @bp.route("/shipments/at-risk")
 class AtRiskShipments(MethodView):
     @bp.arguments(PageQuerySchema, location="query")
-    @bp.response(200, ShipmentPageSchema)
+    @bp.response(200, AtRiskPageSchema)
     def get(self, args: dict):
-        """Shipments the prediction flags (at_risk, late, stuck, lost), highest expected cost first."""
+        """Shipments the prediction flags (at_risk, late, stuck, lost), highest expected cost first, with
+        the share of the shop's active shipments they are."""
         query = at_risk_query(g.shop.id)
-        total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+        book = book_share(g.shop.id)
         page, per_page = args["page"], args["per_page"]
         items = db.session.scalars(query.offset((page - 1) * per_page).limit(per_page)).all()
-        return {"items": items, "page": page, "per_page": per_page, "total": total}
+        return {
+            "items": items,
+            "page": page,
+            "per_page": per_page,
+            "total": book.queued,
+            "active": book.active,
+            "book_share": book.share,
+        }

@@ -1,4 +1,4 @@
-"""`leveranse risk …`: backtest the delivery-risk model and generate sandbox history files."""
+"""`leveranse risk …`: backtest the delivery-risk model, report on our own outcomes, generate history."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from datetime import date
 import click
 from flask.cli import AppGroup
 
+from app.risk.report import format_share, risk_report
 from carriers.sandbox.history import HistoryMode, generate_history
 from planning.prediction.backtest import run_backtest
 from planning.prediction.io import write_events_csv, write_history_csv
 
-group = AppGroup("risk", help="Delivery-risk prediction: backtests and sandbox history.")
+group = AppGroup("risk", help="Delivery-risk prediction: backtests, outcome report and sandbox history.")
 
 
 def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
@@ -44,6 +45,56 @@ def backtest_command(history: str, split_date: date, events: str | None, frozen_
     except ValueError as err:  # a missing required column: the file as a whole is unusable
         raise click.ClickException(str(err)) from None
     click.echo(json.dumps(result, indent=2))
+
+
+@group.command("report")
+@click.option("--since", callback=_date, help="First delivery date to include (YYYY-MM-DD).")
+@click.option("--until", callback=_date, help="Last delivery date to include (YYYY-MM-DD).")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole report as JSON.")
+def report_command(since: date | None, until: date | None, as_json: bool) -> None:
+    """Delay warnings, at-risk queue, calibration and ETA error on our delivered shipments."""
+    report = risk_report(since, until)
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    for line in format_report(report):
+        click.echo(line)
+
+
+def format_report(report: dict) -> list[str]:
+    """The report as text: one line per group, the reliability table and the caveats."""
+    header = f"{'':<12} {'deliv':>6} {'late':>5} {'warned':>6} {'prec':>8} {'recall':>8} {'lead h':>7} "
+    header += f"{'queue':>5} {'q.prec':>8} {'ECE':>6} {'MAE h':>7} {'p10-p90':>8}"
+    lines = [header]
+
+    def row(name: str, f: dict) -> str:
+        w, q, c, e = f["warnings"], f["queue"], f["calibration"], f["eta"]
+        lead = "–" if w["lead_time_hours_median"] is None else f"{w['lead_time_hours_median']:.1f}"
+        ece = "–" if c["ece"] is None else f"{c['ece']:.3f}"
+        mae = "–" if e["mae_hours"] is None else f"{e['mae_hours']:.1f}"
+        return (
+            f"{name[:12]:<12} {w['delivered']:>6} {w['late']:>5} {w['warned']:>6} "
+            f"{format_share(w['precision']):>8} {format_share(w['recall']):>8} {lead:>7} {q['flagged']:>5} "
+            f"{format_share(q['precision']):>8} {ece:>6} {mae:>7} {format_share(e['p10_p90_coverage']):>8}"
+        )
+
+    lines.append(row("all", report["overall"]))
+    for title in ("by_carrier", "by_week"):
+        lines.append(title.replace("_", " ") + ":")
+        lines.extend(row(name, figures) for name, figures in report[title].items())
+    lines.append("p_late reliability (last score before delivery):")
+    for b in report["overall"]["calibration"]["table"]:
+        if b["n"]:
+            lines.append(
+                f"  {b['bin']}  n={b['n']:<6} mean p={b['mean_p_late']:.3f}  late={b['observed_late']:.3f}"
+            )
+    now = report["queue_now"]
+    lines.append(
+        f"queue now: {now['in_queue']} of {now['active']} active ({format_share(now['share'])}); "
+        f"{now['warned_awaiting_outcome']} warned parcels still travelling"
+    )
+    lines.extend(f"note: {text}" for text in report["limitations"])
+    return lines
 
 
 @group.command("generate-history")

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from app.models import RiskModelRecord
 from app.models.types import utcnow
 from app.risk.model_store import risk_settings, store_model
+from app.risk.warning_policy import policy_on_holdout, policy_settings, with_policy
 from carriers.sandbox.history import generate_history
 from planning.prediction import train
 
@@ -22,4 +23,11 @@ def seed_generated_model(n: int, *, today: date, seed: int = 11) -> RiskModelRec
         now=now,
         events=[e for g in shipments for e in g.events],
     )
-    return store_model(model, source="generated", summary={"generated_rows": n})
+    policy = policy_on_holdout(
+        [g.record for g in shipments],
+        [e for g in shipments for e in g.events],
+        risk_settings(),
+        **policy_settings(),
+        source="generated",
+    )
+    return store_model(model, source="generated", summary=with_policy({"generated_rows": n}, policy))

@@ -52,9 +52,10 @@ STATUS_GROUP = frozenset(
         Trigger.EXCEPTION,
         Trigger.PREDICTED_DELAY,
         Trigger.STUCK,
+        Trigger.BACK_ON_TRACK,
     }
 )
-_DELAY_ALERTS = frozenset({Trigger.PREDICTED_DELAY, Trigger.STUCK})
+_DELAY_ALERTS = frozenset({Trigger.PREDICTED_DELAY, Trigger.STUCK, Trigger.BACK_ON_TRACK})
 # What a pending message is superseded by: news of where the parcel is replaces everything unsent; a delay
 # alert replaces only older delay alerts (a customer must not hear "delayed" without ever hearing "shipped").
 SUPERSEDES = {
@@ -69,7 +70,7 @@ EVENT_TYPES = {
 }
 
 
-def _per_transaction(kind: str, key: object, load: Callable[[], Any]) -> Any:
+def per_transaction(kind: str, key: object, load: Callable[[], Any]) -> Any:
     """Memoise within one transaction (one ingest chunk): a backlog of changes asks once per shop."""
     cache = db.session.info.setdefault("notify_cache", {})
     if (kind, key) not in cache:
@@ -108,6 +109,11 @@ def queue_change(
     if change.trigger in SUPERSEDES:
         _supersede_pending(shipment.id, SUPERSEDES[change.trigger], [row["dedupe_key"] for row in rows])
     return len(insert_ignoring_conflicts(Notification, rows))
+
+
+def withdraw_pending(shipment_id: int, triggers: frozenset[Trigger]) -> None:
+    """Supersede the shipment's unsent customer messages of these triggers (they no longer hold)."""
+    _supersede_pending(shipment_id, triggers, [])
 
 
 def _supersede_pending(shipment_id: int, triggers: frozenset[Trigger], keeping: list[str]) -> None:
@@ -156,7 +162,7 @@ def _row(shop: Shop, shipment: Shipment, change: Change, key: str, channel: str,
 def _customer_rows(
     shop: Shop, shipment: Shipment, change: Change, base_key: str, now: datetime
 ) -> list[dict]:
-    settings = _per_transaction("settings", shop.id, lambda: shop_settings(shop.id))
+    settings = per_transaction("settings", shop.id, lambda: shop_settings(shop.id))
     if change.trigger.value not in settings.triggers:
         return []
     addresses = {"email": shipment.customer_email, "sms": shipment.customer_phone}
@@ -226,7 +232,7 @@ def _webhook_rows(shop: Shop, shipment: Shipment, change: Change, base_key: str,
     event_type = EVENT_TYPES[change.trigger]
     endpoints = [
         endpoint
-        for endpoint in _per_transaction("endpoints", shop.id, lambda: _endpoints(shop.id))
+        for endpoint in per_transaction("endpoints", shop.id, lambda: _endpoints(shop.id))
         if endpoint.wants(event_type)
     ]
     if not endpoints:

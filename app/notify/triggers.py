@@ -6,6 +6,7 @@ stored, so every message carries the fresh ETA.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -13,9 +14,19 @@ from flask import current_app
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Shipment, TrackingEvent
-from app.notify.enqueue import Change, customer_zone, day_key, queue_change
-from carriers.model import TERMINAL_STATUSES, Status
+from app.models import Notification, Shipment, TrackingEvent
+from app.models.notification import OutboxState
+from app.notify.enqueue import (
+    CUSTOMER_CHANNELS,
+    Change,
+    customer_zone,
+    day_key,
+    per_transaction,
+    queue_change,
+    withdraw_pending,
+)
+from app.risk.warning_policy import current_policy
+from carriers.model import ACTIVE_STATUSES, TERMINAL_STATUSES, Status
 from notifications.model import Trigger
 from planning.prediction import RiskState
 
@@ -33,7 +44,7 @@ _DELAY_STATES = frozenset({RiskState.AT_RISK, RiskState.LATE})
 def queue_tracking_changes(
     shipment: Shipment, *, previous_status: str | None, previous_risk_state: str | None, now: datetime
 ) -> int:
-    """Write the outbox rows a shipment's new status and new risk state mean; `previous_status` None: the
+    """Write the outbox rows a shipment's new status and new prediction mean; `previous_status` None: the
     status did not move. Status first: a customer hears "shipped" before "delayed"."""
     written = 0
     if previous_status is not None:
@@ -41,26 +52,119 @@ def queue_tracking_changes(
         if change is not None:
             written += queue_change(shipment, change, now)
     change = risk_change(shipment, previous_risk_state)
-    if change is not None:
-        written += queue_change(shipment, change, now)
-    return written
+    if change is None:
+        return written
+    if change.trigger is Trigger.BACK_ON_TRACK and not _customer_heard_of_delay(shipment):
+        # The warning never left the outbox: withdraw it rather than send good news about nothing.
+        withdraw_pending(shipment.id, frozenset({Trigger.PREDICTED_DELAY}))
+        return written + queue_change(shipment, change, now, tell_customer=False)
+    added = queue_change(shipment, change, now)
+    if change.trigger is Trigger.PREDICTED_DELAY:
+        _warned_shipments().add(shipment.id)
+    return written + added
 
 
 def risk_change(shipment: Shipment, previous_state: str | None) -> Change | None:
-    """Predicted delay (entering at_risk/late) and stuck; nothing for a finished parcel."""
-    if shipment.status in TERMINAL_STATUSES or shipment.risk_state == previous_state:
+    """What the new prediction means for the customer; nothing for a finished parcel.
+
+    Predicted delay: in at_risk/late with p_late at or above the warning policy's threshold, once per
+    episode and again only for a new ETA day. Back on track: a warned parcel on_track again with p_late
+    below the policy's `clear_below`. Stuck: on entering the state.
+    """
+    if shipment.status in TERMINAL_STATUSES:
         return None
     state = shipment.risk_state
-    if state in _DELAY_STATES and previous_state not in _DELAY_STATES:
-        eta = eta_window(shipment)
-        if eta is None:
-            return None
-        details = {"eta_start": eta[0], "eta_end": eta[1], "previous_eta": shipment.promised_date}
-        return Change(Trigger.PREDICTED_DELAY, day_key(eta[1]), details)
     if state == RiskState.STUCK:
+        if previous_state == state:
+            return None
         since = shipment.last_event_at or shipment.created_at
         return Change(Trigger.STUCK, since.isoformat(), {"last_event_at": since})
+    policy = per_transaction("warning_policy", None, current_policy)
+    p_late, eta = shipment.p_late, eta_window(shipment)
+    if p_late is None or eta is None:
+        return None
+    if state in _DELAY_STATES and p_late >= policy.threshold:
+        day = day_key(eta[1], customer_zone(shipment))
+        episode = delay_episode(shipment)
+        if episode.open and day in episode.warned_days:
+            return None
+        key = day if episode.number == 1 else f"{day}~{episode.number}"
+        details = {"eta_start": eta[0], "eta_end": eta[1], "previous_eta": shipment.promised_date}
+        return Change(Trigger.PREDICTED_DELAY, key, details)
+    if state == RiskState.ON_TRACK and p_late < policy.clear_below and shipment.id in _warned_shipments():
+        episode = delay_episode(shipment)
+        if episode.open:
+            return Change(
+                Trigger.BACK_ON_TRACK, str(episode.number), {"eta_start": eta[0], "eta_end": eta[1]}
+            )
     return None
+
+
+@dataclass(frozen=True)
+class DelayEpisode:
+    """A shipment's delay warnings as its outbox rows tell them: an episode opens with a predicted_delay
+    and closes with a back_on_track; `warned_days` are the ETA days the open episode's warnings named."""
+
+    number: int
+    open: bool
+    warned_days: frozenset[str]
+
+
+def delay_episode(shipment: Shipment) -> DelayEpisode:
+    """The current (or next) delay episode of `shipment`, from its outbox rows."""
+    keys = db.session.scalars(
+        select(Notification.dedupe_key)
+        .where(
+            Notification.shipment_id == shipment.id,
+            Notification.trigger.in_([Trigger.PREDICTED_DELAY.value, Trigger.BACK_ON_TRACK.value]),
+        )
+        .order_by(Notification.id)
+    )
+    closed, days = 0, set()
+    for key in keys:
+        _, trigger, episode = key.split(":")[:3]
+        if trigger == Trigger.BACK_ON_TRACK.value:
+            closed, days = max(closed, int(episode)), set()
+        else:
+            days.add(episode.split("~")[0])
+    return DelayEpisode(number=closed + 1, open=bool(days), warned_days=frozenset(days))
+
+
+def _warned_shipments() -> set[int]:
+    """Active shipments with a delay warning in the outbox, once per transaction: only they need their
+    episode read when their prediction is back on track."""
+    return per_transaction(
+        "warned_shipments",
+        None,
+        lambda: set(
+            db.session.scalars(
+                select(Notification.shipment_id)
+                .distinct()
+                .join(Shipment, Shipment.id == Notification.shipment_id)
+                .where(
+                    Notification.trigger == Trigger.PREDICTED_DELAY.value,
+                    Shipment.status.in_(sorted(ACTIVE_STATUSES)),
+                )
+            )
+        ),
+    )
+
+
+def _customer_heard_of_delay(shipment: Shipment) -> bool:
+    """True when a delay warning to the customer left the outbox (sent, sending, captured, failed)."""
+    return (
+        db.session.scalar(
+            select(Notification.id)
+            .where(
+                Notification.shipment_id == shipment.id,
+                Notification.trigger == Trigger.PREDICTED_DELAY.value,
+                Notification.channel.in_(CUSTOMER_CHANNELS),
+                Notification.state.not_in([OutboxState.PENDING.value, OutboxState.SUPERSEDED.value]),
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def status_change(shipment: Shipment, previous: Status, now: datetime) -> Change | None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select
@@ -12,10 +13,15 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Shipment, TrackingEvent
 from app.models.types import utcnow
+from app.notify.enqueue import customer_zone
 from app.risk.model_store import current_model, replace_cached_model
 from carriers.model import TERMINAL_STATUSES, Reason, Status
 from planning.prediction import HistoryRecord, RiskModel, RiskState, ScanEvent, build_snapshot
 from planning.prediction.data import Place, ShipmentInfo
+from planning.prediction.model import Prediction
+from planning.prediction.reasons import RiskReason
+
+log = logging.getLogger(__name__)
 
 
 def _place(country: str | None, postcode: str | None, lat: float | None, lon: float | None) -> Place:
@@ -42,6 +48,7 @@ def shipment_info(shipment: Shipment) -> ShipmentInfo:
         ordered_at=shipped,
         shipped_at=shipped,
         promised_date=promised,
+        zone=customer_zone(shipment),
     )
 
 
@@ -75,13 +82,12 @@ def rescore(shipments: Sequence[Shipment], now: datetime | None = None) -> dict[
     for shipment in shipments:
         if shipment.status in TERMINAL_STATUSES:
             _set_state(shipment, None, changed)
+            shipment.risk_reasons = []  # reasons are about now; a finished parcel has none left
         else:
             active.append(shipment)
     if not active:
         return changed
-    events = _scan_events([s.id for s in active])
-    snapshots = [build_snapshot(shipment_info(s), events.get(s.id, ()), now) for s in active]
-    for shipment, prediction in zip(active, current_model().predict_many(snapshots), strict=True):
+    for shipment, prediction in _predict(active, now):
         shipment.eta_p10, shipment.eta_p50, shipment.eta_p90 = (
             prediction.eta_p10,
             prediction.eta_p50,
@@ -89,10 +95,43 @@ def rescore(shipments: Sequence[Shipment], now: datetime | None = None) -> dict[
         )
         shipment.p_late = round(prediction.p_late, 4) if shipment.promised_date else None
         shipment.p_lost = round(prediction.p_lost, 4)
-        shipment.risk_reasons = list(prediction.reasons)
+        shipment.risk_reasons = [reason_json(r) for r in prediction.details]
         shipment.risk_computed_at = prediction.computed_at
         _set_state(shipment, prediction.risk_state, changed)
     return changed
+
+
+def reason_json(reason: RiskReason) -> dict:
+    """A reason as stored and served: machine key, English text, and its parameters as JSON values."""
+    params = {k: v.isoformat() if isinstance(v, date) else v for k, v in reason.params}
+    return {"key": reason.key, "text": reason.text, "params": params}
+
+
+def _predict(shipments: Sequence[Shipment], now: datetime) -> list[tuple[Shipment, Prediction]]:
+    """Predictions for the batch; a shipment whose dates overflow is logged and left out, never the batch."""
+    model = current_model()
+    events = _scan_events([s.id for s in shipments])
+    snapshots = []
+    for shipment in shipments:
+        try:
+            snapshots.append(
+                (shipment, build_snapshot(shipment_info(shipment), events.get(shipment.id, ()), now))
+            )
+        except (OverflowError, ValueError) as error:
+            log.warning("shipment %s not scored: its dates are out of range (%s)", shipment.id, error)
+    try:
+        return list(
+            zip([s for s, _ in snapshots], model.predict_many([p for _, p in snapshots]), strict=True)
+        )
+    except (OverflowError, ValueError):
+        log.warning("batch prediction failed on out-of-range dates; predicting shipment by shipment")
+    predicted = []
+    for shipment, snapshot in snapshots:
+        try:
+            predicted.append((shipment, model.predict_many([snapshot])[0]))
+        except (OverflowError, ValueError) as error:
+            log.warning("shipment %s not scored: its dates are out of range (%s)", shipment.id, error)
+    return predicted
 
 
 def _set_state(shipment: Shipment, state: RiskState | None, changed: dict[int, str | None]) -> None:

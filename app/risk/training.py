@@ -13,6 +13,7 @@ from app.models import RiskModelRecord, Shipment
 from app.models.types import utcnow
 from app.risk.model_store import risk_settings, store_model
 from app.risk.scoring import shipment_info
+from app.risk.warning_policy import policy_for_history, with_policy
 from planning.prediction import HistoryRecord, train
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ def retrain_model(now: datetime | None = None) -> RiskModelRecord | None:
             current_app.config["RISK_MIN_TRAINING_SHIPMENTS"],
         )
         return None
-    record = store_model(train(records, settings=risk_settings(), now=now), source="history")
+    model = train(records, settings=risk_settings(), now=now)
+    record = store_model(model, source="history", summary=with_policy(None, policy_for_history(records)))
     db.session.commit()
     return record

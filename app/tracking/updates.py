@@ -69,7 +69,7 @@ def process_time_passing(shipments: Sequence[Shipment], now: datetime | None = N
     """
     now = now or utcnow()
     risk_moves = rescore(shipments, now)
-    _queue_messages([s for s in shipments if s.id in risk_moves], {}, risk_moves, now)
+    _queue_messages(shipments, {}, risk_moves, now, rescored={s.id for s in shipments})
     return len(risk_moves)
 
 
@@ -98,7 +98,7 @@ def _settle(
 ) -> None:
     """The tail every update shares: rescore, messages with the fresh prediction, next poll."""
     risk_moves = rescore(rescored, now)
-    _queue_messages(shipments, moved, risk_moves, now)
+    _queue_messages(shipments, moved, risk_moves, now, rescored={s.id for s in rescored})
     _update_claims([s for s in shipments if s.id in moved], rescored, now)
     hint = hint or PollHint()
     for shipment in shipments:
@@ -106,10 +106,17 @@ def _settle(
 
 
 def _queue_messages(
-    shipments: Sequence[Shipment], moved: dict[int, str], risk_moves: dict[int, str | None], now: datetime
+    shipments: Sequence[Shipment],
+    moved: dict[int, str],
+    risk_moves: dict[int, str | None],
+    now: datetime,
+    *,
+    rescored: set[int],
 ) -> None:
+    # Every re-scored shipment, not only those whose state moved: p_late can cross the customer-warning
+    # threshold (or fall back below it) while the staff's risk state stays the same.
     for shipment in shipments:
-        if shipment.id in moved or shipment.id in risk_moves:
+        if shipment.id in moved or shipment.id in risk_moves or shipment.id in rescored:
             queue_tracking_changes(
                 shipment,
                 previous_status=moved.get(shipment.id),

@@ -7,7 +7,7 @@ from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import Role, Shipment
-from app.risk.queue import at_risk_query
+from app.risk.queue import at_risk_query, book_share
 from app.web.staff_auth import staff_required
 
 bp = Blueprint("staff_home", __name__, url_prefix="/staff")
@@ -16,9 +16,9 @@ bp = Blueprint("staff_home", __name__, url_prefix="/staff")
 @bp.get("/")
 @staff_required(Role.VIEWER)
 def home():
-    """At-risk shipments, most expensive first."""
+    """At-risk shipments, most expensive first, and the share of the book they are."""
     shipments = db.session.scalars(at_risk_query().limit(200)).all()
-    return render_template("staff/home.html", shipments=shipments)
+    return render_template("staff/home.html", shipments=shipments, book=book_share())
 
 
 @bp.get("/shipments/<int:shipment_id>")

@@ -19,7 +19,6 @@ from planning.prediction.features import (
     day_fraction,
     encode_shipments,
     epoch,
-    to_day,
     transit_clock,
 )
 from planning.prediction.lanes import GroupColumns, LaneTable, Level
@@ -139,11 +138,11 @@ def train(
         np.log1p(transit_clock(arrays, np.where(delivered, delivered_ts, arrays.shipped_ts))),
         np.nan,
     )
-    now_day = np.datetime64(now.astimezone(UTC).date(), "D")
+    # Late: delivered after the promised day ended where the parcel went (or still away once it has).
     late = np.where(
         delivered,
-        to_day(delivered_ts) > arrays.promised_day,
-        np.where(now_day > arrays.promised_day, 1.0, np.nan),
+        delivered_ts >= arrays.promise_end_ts,
+        np.where(now_ts >= arrays.promise_end_ts, 1.0, np.nan),
     )
     lost_known = arrays.shipped_ts < now_ts - s.lost_after_days * DAY_S
     cols = GroupColumns(

@@ -118,6 +118,8 @@ def run_backtest(
 
     With `live_outcomes` the model's recent performance also learns, strictly as of each handoff, the
     outcomes of test shipments known by then (as the running service would); its parameters never do.
+    Without it the model sees no outcome after the split date. The top-level figures are the chosen
+    variant's; `variants` holds both side by side.
     """
     s = settings or RiskSettings()
     records, report = read_history_csv(history_path)
@@ -140,10 +142,15 @@ def run_backtest(
     out: dict = {"split_date": split_date.isoformat(), "n_train": len(train_recs), "n_test": len(test)}
     if not train_recs or not test:
         return out | {"error": "need shipments on both sides of the split date"} | _skips(report)
+    known = {_is_late(r) for r in train_recs if r.delivered_at or r.shipment.promised_date < split_date}
+    if len(known) < 2:
+        # Nothing to tell late from on time before the split: lane statistics only, uncalibrated.
+        s = replace(s, use_gbm=False, calibrate=False)
+        out["note"] = "training outcomes are all of one kind: lane statistics only, no calibration"
     train_events = [e for e in events if e.occurred_at < split]
-    model = train(train_recs, settings=s, now=split, events=train_events)
-    if live_outcomes:
-        model = model.with_outcomes(test, data_end)
+    frozen = train(train_recs, settings=s, now=split, events=train_events)
+    live = frozen.with_outcomes(test, data_end)
+    model = live if live_outcomes else frozen
     late = np.array([_is_late(r) for r in test], dtype=float)
     delivered = _day_numbers([r.delivered_at.date() if r.delivered_at else None for r in test])
     handoff = [Snapshot(shipment=r.shipment, now=r.shipment.shipped_at) for r in test]
@@ -162,7 +169,9 @@ def run_backtest(
         "model_version": model.model_version,
         "live_outcomes": live_outcomes,
     }
-    out |= figures(model)
+    variants = {"live_outcomes": figures(live), "frozen_outcomes": figures(frozen)}
+    out |= variants["live_outcomes" if live_outcomes else "frozen_outcomes"]
+    out["variants"] = variants
     p_promise, promised = _promise_baseline(train_recs, test, s)
     out["baselines"] = {
         "promise": score(late, p_promise, delivered, promised, promised),
@@ -174,4 +183,8 @@ def run_backtest(
 
 
 def _skips(report: ParseReport) -> dict:
-    return {"rows_skipped": report.rows_skipped, "skipped_examples": report.examples}
+    return {
+        "rows_skipped": report.rows_skipped,
+        "skipped_examples": report.examples,
+        "duplicates_dropped": report.duplicates,
+    }

@@ -4,12 +4,39 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from carriers.model import TERMINAL_STATUSES, Reason, Status
 
 # Signals a snapshot may carry besides the reasons of carriers.model: any exception scan.
 EXCEPTION_SIGNAL = "exception"
+UTC_ZONE = ZoneInfo("UTC")
+# Damage and a refusal stay true after later scans; other reasons describe only the latest scan (a customs
+# hold followed by any scan without it has cleared).
+LASTING_SIGNALS = frozenset({Reason.DAMAGED.value, Reason.REFUSED.value})
+# The statuses at which a parcel has arrived: at the door, or at the pickup point ready for collection.
+ARRIVED = (Status.DELIVERED, Status.AVAILABLE_FOR_PICKUP)
+
+
+class RiskState(StrEnum):
+    """The derived risk of a shipment: the delay model's states, then those of parcels that left it."""
+
+    ON_TRACK = "on_track"
+    AT_RISK = "at_risk"
+    LATE = "late"
+    STUCK = "stuck"
+    LOST = "lost"
+    RETURNING = "returning"  # refused or undeliverable, on its way back: a return, never a delay
+    CLAIM_CANDIDATE = "claim_candidate"  # returned or never collected: a refund or claim to decide on
+    CANCELLED = "cancelled"
+
+
+# The states staff should look at for a delay or a loss; each has at least one reason.
+AT_RISK_STATES = frozenset({RiskState.AT_RISK, RiskState.LATE, RiskState.STUCK, RiskState.LOST})
+# The states of parcels that left the delay model (p_late is 0: they will not be delivered at all).
+LEFT_STATES = frozenset({RiskState.RETURNING, RiskState.CLAIM_CANDIDATE, RiskState.CANCELLED})
 
 
 @dataclass(frozen=True)
@@ -39,6 +66,17 @@ class ShipmentInfo:
     ordered_at: datetime
     shipped_at: datetime
     promised_date: date
+    zone: ZoneInfo = UTC_ZONE  # the destination's zone: the promise ends at midnight there
+
+    @property
+    def promise_end(self) -> datetime:
+        """The end of the promised day in the destination's zone (the delivery deadline)."""
+        return promise_end(self.promised_date, self.zone)
+
+
+def promise_end(promised: date, zone: ZoneInfo) -> datetime:
+    """Midnight after `promised` in `zone`, as an aware UTC datetime."""
+    return datetime.combine(promised + timedelta(days=1), time(), zone).astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -69,10 +107,11 @@ class Snapshot:
     last_event_at: datetime | None = None
     n_scans: int = 0
     n_hubs: int = 0
-    signals: frozenset[str] = (
-        frozenset()
-    )  # Reason values seen (customs, carrier_delay, lost, …) and "exception"
+    # Current Reason values (customs, carrier_delay, lost, …; see LASTING_SIGNALS) and "exception" while the
+    # parcel is at an exception.
+    signals: frozenset[str] = frozenset()
     km_remaining: float | None = None  # distance still to go when the carrier's scans tell it
+    arrived_at: datetime | None = None  # when it reached the door or the pickup point, if it has
 
 
 def build_snapshot(shipment: ShipmentInfo, events: Iterable[ScanEvent], now: datetime) -> Snapshot:
@@ -80,18 +119,26 @@ def build_snapshot(shipment: ShipmentInfo, events: Iterable[ScanEvent], now: dat
     seen = sorted((e for e in events if e.occurred_at <= now), key=lambda e: e.occurred_at)
     if not seen:
         return Snapshot(shipment=shipment, now=now)
-    signals = {e.reason.value for e in seen if e.reason is not None}
-    if any(e.status is Status.EXCEPTION for e in seen):
+    status, last = seen[-1].status, seen[-1].reason
+    signals = {e.reason.value for e in seen if e.reason is not None} & LASTING_SIGNALS
+    if last is not None:
+        signals.add(last.value)
+    if status is Status.EXCEPTION:
         signals.add(EXCEPTION_SIGNAL)
     hubs = sum(1 for e in seen if e.status is Status.IN_TRANSIT)
+    # Arrival is the first of the trailing pickup-point / delivered scans: collection later is not delay.
+    first = len(seen)
+    while first > 0 and seen[first - 1].status in ARRIVED:
+        first -= 1
     return Snapshot(
         shipment=shipment,
         now=now,
-        status=seen[-1].status,
+        status=status,
         last_event_at=seen[-1].occurred_at,
         n_scans=len(seen),
         n_hubs=hubs,
         signals=frozenset(signals),
+        arrived_at=seen[first].occurred_at if first < len(seen) else None,
     )
 
 
@@ -130,3 +177,5 @@ class RiskSettings:
     carrier_damaged_p: float = 0.5  # p_lost floor when the carrier says damaged
     threads: int = 1  # OpenMP threads for the boosted models while training and scoring
     signal_log_odds: float = 1.0  # p_late log-odds added per delay / customs / exception signal
+    # p_late of a parcel out for delivery on its promised day: the share the van brings back.
+    out_for_delivery_miss_p: float = 0.05

@@ -10,7 +10,7 @@ from functools import cached_property
 import numpy as np
 
 from planning.calendar import count_many, offset_many, roll_forward_many
-from planning.prediction.data import RiskSettings, ShipmentInfo
+from planning.prediction.data import UTC_ZONE, RiskSettings, ShipmentInfo, promise_end
 
 DAY_S = 86400.0
 EARTH_KM = 6371.0
@@ -30,7 +30,8 @@ class ShipmentArrays:
     shipped_ts: np.ndarray  # epoch seconds
     start_day: np.ndarray  # datetime64[D]: first business day the parcel travels (cut-off applied)
     promised_day: np.ndarray  # datetime64[D]
-    deadline_y: np.ndarray  # promised date's end on the transit clock (business days from start_day)
+    promise_end_ts: np.ndarray  # epoch seconds: the end of the promised date in the destination's zone
+    deadline_y: np.ndarray  # promise_end_ts on the transit clock (business days from start_day)
     cal_keys: np.ndarray  # index into `calendars`
     calendars: list[tuple[str, ...]]
 
@@ -72,11 +73,6 @@ class ShipmentArrays:
     def deadline_log(self) -> np.ndarray:
         """The promise on the log1p transit scale; a promise already passed at handoff is 0."""
         return np.log1p(np.maximum(self.deadline_y, 0.0))
-
-    @property
-    def promise_end_ts(self) -> np.ndarray:
-        """The end of the promised date (UTC) in epoch seconds."""
-        return (self.promised_day.astype(np.int64) + 1) * DAY_S
 
     def select(self, rows: np.ndarray) -> ShipmentArrays:
         """A subset of rows (calendars shared)."""
@@ -130,7 +126,9 @@ def encode_shipments(infos: Sequence[ShipmentInfo], settings: RiskSettings) -> S
     late_handoff = day_fraction(shipped_ts) * 24 >= settings.cutoff_hour_utc
     start_day = roll_forward_many(handoff_day + late_handoff.astype("timedelta64[D]"), keys, calendars)
     promised_day = np.array([i.promised_date for i in infos], dtype="datetime64[D]")
-    deadline = count_many(start_day, promised_day + np.timedelta64(1, "D"), keys, calendars).astype(float)
+    end_ts = promise_end_ts(infos, promised_day)
+    end_day = to_day(end_ts)
+    deadline = count_many(start_day, end_day, keys, calendars).astype(float) + day_fraction(end_ts)
     return ShipmentArrays(
         carrier=np.array([i.carrier for i in infos], dtype=object),
         service=np.array([i.service for i in infos], dtype=object),
@@ -149,10 +147,24 @@ def encode_shipments(infos: Sequence[ShipmentInfo], settings: RiskSettings) -> S
         shipped_ts=shipped_ts,
         start_day=start_day,
         promised_day=promised_day,
+        promise_end_ts=end_ts,
         deadline_y=deadline,
         cal_keys=keys,
         calendars=calendars,
     )
+
+
+def promise_end_ts(infos: Sequence[ShipmentInfo], promised_day: np.ndarray) -> np.ndarray:
+    """Per row, the end of the promised date in the destination's zone (epoch seconds)."""
+    out = (promised_day.astype(np.int64) + 1) * DAY_S
+    zoned: dict[tuple, float] = {}
+    for row, info in enumerate(infos):
+        if info.zone != UTC_ZONE:
+            key = (info.zone, info.promised_date)
+            if key not in zoned:
+                zoned[key] = promise_end(info.promised_date, info.zone).timestamp()
+            out[row] = zoned[key]
+    return out.astype(float)
 
 
 def transit_clock(arrays: ShipmentArrays, ts: np.ndarray) -> np.ndarray:

@@ -6,7 +6,7 @@ import csv
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -53,6 +53,10 @@ MISSING = {
     "-",
 }  # cell values spreadsheets and exports use for "empty"
 DELIMITERS = ",;\t|"
+# Beyond these a row is a typo or a placeholder (0001-01-01, 9999-12-31), not a parcel.
+YEARS = (1970, 2100)
+MAX_DAYS = 365  # longest credible promise (from the order) and transit (from handoff)
+ORDER_SLACK = timedelta(days=1)  # an order stamped a little after handoff: zones mixed up in the export
 
 
 class BadRow(ValueError):
@@ -65,6 +69,7 @@ class ParseReport:
 
     rows_read: int = 0
     rows_skipped: int = 0
+    duplicates: int = 0  # exact repeats of an earlier row, dropped (not counted as skipped)
     examples: list[str] = field(default_factory=list)
 
     def skip(self, line: int, why: str) -> None:
@@ -78,17 +83,26 @@ def parse_instant(text: str, name: str) -> datetime:
     """ISO 8601 timestamp as aware UTC; naive means UTC."""
     try:
         value = datetime.fromisoformat(text.strip())
-    except ValueError:
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise BadRow(f"{name} is not an ISO 8601 timestamp: {text!r}") from None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    _check_year(value, name, text)
+    return value
+
+
+def _check_year(value: date, name: str, text: str) -> None:
+    if not YEARS[0] <= value.year <= YEARS[1]:
+        raise BadRow(f"{name} out of range: {text!r}")
 
 
 def _date(text: str, name: str) -> date:
     """A date, or the date part (as written, not converted to UTC) of a timestamp."""
     try:
-        return datetime.fromisoformat(text.strip()).date()
+        value = datetime.fromisoformat(text.strip()).date()
     except ValueError:
         raise BadRow(f"{name} is not an ISO 8601 date: {text!r}") from None
+    _check_year(value, name, text)
+    return value
 
 
 def _cell(row: dict[str, str], name: str) -> str:
@@ -122,6 +136,15 @@ def _history_row(row: dict[str, str]) -> HistoryRecord:
     delivered = parse_instant(delivered_text, "delivered_at") if delivered_text else None
     if delivered is not None and delivered < shipped:
         raise BadRow("delivered_at is before shipped_at")
+    if delivered is not None and delivered - shipped > timedelta(days=MAX_DAYS):
+        raise BadRow(f"delivered_at is more than {MAX_DAYS} days after shipped_at")
+    ordered = parse_instant(ordered_text, "ordered_at") if ordered_text else shipped
+    if ordered > shipped + ORDER_SLACK:
+        raise BadRow("ordered_at is after shipped_at")
+    ordered = min(ordered, shipped)
+    promised = _date(_required(row, "promised_date"), "promised_date")
+    if not 0 <= (promised - ordered.date()).days <= MAX_DAYS:
+        raise BadRow(f"promised_date is not within {MAX_DAYS} days after the order")
     info = ShipmentInfo(
         shipment_id=_required(row, "shipment_id"),
         carrier=_cell(row, "carrier") or "unknown",
@@ -138,9 +161,9 @@ def _history_row(row: dict[str, str]) -> HistoryRecord:
             _coord(_cell(row, "destination_lat"), "destination_lat", 90),
             _coord(_cell(row, "destination_lon"), "destination_lon", 180),
         ),
-        ordered_at=parse_instant(ordered_text, "ordered_at") if ordered_text else shipped,
+        ordered_at=ordered,
         shipped_at=shipped,
-        promised_date=_date(_required(row, "promised_date"), "promised_date"),
+        promised_date=promised,
     )
     return HistoryRecord(info, delivered)
 
@@ -170,7 +193,7 @@ def _read(
 ) -> tuple[list[T], ParseReport]:
     report = ParseReport()
     out: list[T] = []
-    seen: set[str] = set()
+    seen: dict[str, T] = {}
     with open(path, newline="", encoding="utf-8-sig", errors="replace") as fh:
         header = fh.readline()
         delimiter = max(DELIMITERS, key=header.count)
@@ -188,12 +211,15 @@ def _read(
                 item = parse(dict(zip(names, cells, strict=False)))
                 key = unique(item) if unique else None
                 if key is not None and key in seen:
-                    raise BadRow(f"duplicate {columns[0]} {key!r}")
+                    if seen[key] == item:
+                        report.duplicates += 1
+                        continue
+                    raise BadRow(f"duplicate {columns[0]} {key!r}")  # other values: the first row is kept
             except BadRow as err:
                 report.skip(reader.line_num, str(err))
                 continue
             if key is not None:
-                seen.add(key)
+                seen[key] = item
             out.append(item)
     return out, report
 

@@ -6,7 +6,6 @@ import pickle
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
-from enum import StrEnum
 
 import numpy as np
 import sklearn
@@ -15,7 +14,14 @@ from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
 from carriers.model import Reason, Status
-from planning.prediction.data import EXCEPTION_SIGNAL, HistoryRecord, RiskSettings, Snapshot
+from planning.prediction.data import (
+    ARRIVED,
+    EXCEPTION_SIGNAL,
+    HistoryRecord,
+    RiskSettings,
+    RiskState,
+    Snapshot,
+)
 from planning.prediction.distribution import (
     UNIT_Z,
     cdf,
@@ -54,7 +60,14 @@ from planning.prediction.lanes import (
     LaneTable,
     Level,
 )
-from planning.prediction.reasons import CARRIER_DAMAGED, CARRIER_LOST, RiskReason, RowFacts, explain
+from planning.prediction.reasons import (
+    CARRIER_DAMAGED,
+    CARRIER_LOST,
+    REFUSED,
+    RiskReason,
+    RowFacts,
+    explain,
+)
 from planning.prediction.recent import LEVELS as RECENT_LEVELS
 from planning.prediction.recent import (
     Outcomes,
@@ -64,7 +77,8 @@ from planning.prediction.recent import (
 )
 
 # 4: the pickled classes moved into the planning.prediction package (their module paths changed).
-FORMAT_VERSION = 4
+# 5: deadlines at the end of the promised day in the destination's zone; states for returns and arrivals.
+FORMAT_VERSION = 5
 MAGIC = b"LEVERANSE-RISK"
 DELAY_SIGNALS = frozenset(
     {Reason.CARRIER_DELAY, Reason.CUSTOMS, Reason.WEATHER, Reason.HELD, EXCEPTION_SIGNAL}
@@ -73,30 +87,20 @@ DELAY_SIGNALS = frozenset(
 MIN_AHEAD = (0.05, 0.25, 1.0)
 # A parcel past its lane's whole transit distribution is still more often late than lost.
 LATE_NOT_LOST = 0.05
-# Statuses that settle p_late / p_lost (1 delivered, 2 returned or expired, 3 cancelled) or stop "stuck" (4).
-STATUS_KIND = {
-    Status.DELIVERED: 1,
-    Status.RETURNING: 2,
-    Status.RETURNED: 2,
-    Status.EXPIRED: 2,
-    Status.CANCELLED: 3,
-    Status.AVAILABLE_FOR_PICKUP: 4,
+# Statuses after which the parcel will not be delivered: the state they leave the delay model for.
+LEFT_BY_STATUS = {
+    Status.RETURNING: RiskState.RETURNING,
+    Status.RETURNED: RiskState.CLAIM_CANDIDATE,
+    Status.EXPIRED: RiskState.CLAIM_CANDIDATE,
+    Status.CANCELLED: RiskState.CANCELLED,
 }
+# The ETA median keeps to its side of the deadline by at least this much (seconds).
+DEADLINE_MARGIN_S = 60.0
 # Columns the boosted models treat as categories (codes from the model's vocabulary).
 CATEGORICAL = ("carrier", "service", "origin_region", "dest_region")
 
 
-class RiskState(StrEnum):
-    """The derived risk of a shipment."""
-
-    ON_TRACK = "on_track"
-    AT_RISK = "at_risk"
-    LATE = "late"
-    STUCK = "stuck"
-    LOST = "lost"
-
-
-STATES = (RiskState.ON_TRACK, RiskState.AT_RISK, RiskState.STUCK, RiskState.LATE, RiskState.LOST)
+STATES = tuple(RiskState)  # by the codes _finish selects
 LEVEL_OF = (*LEVELS, Level.PRIOR)  # by the index a lane-table lookup returns
 
 
@@ -395,26 +399,37 @@ class RiskModel:
         )
         scanned = np.array([x.last_event_at is not None for x in snapshots])
         status = [x.status for x in snapshots]
-        out_for_delivery = np.array([st is Status.OUT_FOR_DELIVERY for st in status])
+        past = now_ts >= arrays.promise_end_ts
         elapsed = transit_clock(arrays, now_ts)
         last_elapsed = np.where(scanned, transit_clock(arrays, last_ts), 0.0)
+        # On the van today; a van scan from an earlier day that was never followed up is just silence.
+        out_for_delivery = np.array([st is Status.OUT_FOR_DELIVERY for st in status]) & (
+            np.floor(last_elapsed) == np.floor(elapsed)
+        )
         dwell = np.where(scanned, business_gap(arrays, last_ts, now_ts), elapsed)
         e_log, d_log = np.log1p(elapsed), arrays.deadline_log
 
         q = h.q.copy()
-        # Out for delivery: today, within the carrier's usual delivery hours.
+        ahead = np.tile(MIN_AHEAD, (n, 1))
+        # Out for delivery: the rest of today within the carrier's usual delivery hours, and before the
+        # promise ends when that is today.
         if out_for_delivery.any():
-            today = np.floor(elapsed[out_for_delivery])
-            hours = h.stats[out_for_delivery][:, [HOUR_P10, HOUR_P90]]
-            spread = (hours[:, 1] - hours[:, 0])[:, None]
-            q[out_for_delivery] = np.log1p(
-                today[:, None] + hours[:, :1] + spread * (np.linspace(0, 1, q.shape[1]) ** 1.0)
-            )
+            rows = out_for_delivery
+            day0 = np.floor(elapsed[rows])
+            hours = h.stats[rows][:, [HOUR_P10, HOUR_P90]]
+            start = np.maximum(elapsed[rows], day0 + hours[:, 0])
+            end = np.maximum(day0 + hours[:, 1], start + 1 / 24)
+            deadline = arrays.deadline_y[rows]
+            end = np.where(past[rows], end, np.minimum(end, deadline - DEADLINE_MARGIN_S / DAY_S))
+            start = np.minimum(start, end)
+            steps = np.linspace(0, 1, q.shape[1])[None, :]
+            q[rows] = np.log1p(start[:, None] + (end - start)[:, None] * steps)
+            ahead[rows] = 0.0
         levels = self.eta_levels(arrays, now_ts)
         eta_y = np.column_stack(
             [
-                np.maximum(np.expm1(conditional_quantile(q, levels[:, k], e_log)), elapsed + ahead)
-                for k, ahead in enumerate(MIN_AHEAD)
+                np.maximum(np.expm1(conditional_quantile(q, levels[:, k], e_log)), elapsed + ahead[:, k])
+                for k in range(3)
             ]
         )
         eta_ts = clock_to_epoch(arrays, eta_y)
@@ -430,9 +445,15 @@ class RiskModel:
         log_odds = (
             _logit(h.p_late) + _logit(now_ratio) - _logit(base) + s.signal_log_odds * (signal_count + stuck)
         )
-        p_late = np.where(out_for_delivery, now_ratio, 1 / (1 + np.exp(-log_odds)))
-        today = (now_ts // DAY_S).astype(np.int64).astype("datetime64[D]")
-        p_late = np.where(today > arrays.promised_day, 1.0, p_late)
+        # "Late" is a fact, not a prediction: below certainty until the promised day is over.
+        p_late = np.minimum(1 / (1 + np.exp(-log_odds)), 0.9999)
+        # Out for delivery: late only if the van brings it back, and on the promised day itself.
+        promised_today = np.array(
+            [x.now.astimezone(x.shipment.zone).date() == x.shipment.promised_date for x in snapshots]
+        )
+        miss = s.out_for_delivery_miss_p
+        p_late = np.where(out_for_delivery, np.where(promised_today, miss, miss * miss), p_late)
+        p_late = np.where(past, 1.0, p_late)
 
         # p_lost: prior loss rate against how unlikely the silence is for a parcel still moving.
         prior = np.clip(h.stats[:, LOST], 1e-5, 0.5)
@@ -445,9 +466,7 @@ class RiskModel:
         alive = np.clip(not_delivered, LATE_NOT_LOST, 1) * np.where(scanned, silence, 1.0)
         p_lost = prior / (prior + (1 - prior) * alive)
 
-        return self._finish(
-            snapshots, arrays, h, eta_ts, p_late, p_lost, dwell, normal_gap, stuck, last_ts, now_ts
-        )
+        return self._finish(snapshots, arrays, h, eta_ts, p_late, p_lost, dwell, normal_gap, stuck, now_ts)
 
     def _finish(
         self,
@@ -460,81 +479,111 @@ class RiskModel:
         dwell: np.ndarray,
         gap: np.ndarray,
         stuck: np.ndarray,
-        last_ts: np.ndarray,
         now_ts: np.ndarray,
     ) -> list[Prediction]:
-        """Carrier signals and final statuses, risk states, reasons and the Prediction objects."""
+        """Arrivals, returns and carrier signals, risk states, reasons and the Prediction objects."""
         s = self.settings
         status = [x.status for x in snapshots]
         signals = [x.signals for x in snapshots]
-        kind = np.array([STATUS_KIND.get(st, 0) for st in status])
+        left = [_left_state(x) for x in snapshots]
+        has_left = np.array([x is not None for x in left])
+        # Arrival at the door or at the pickup point settles lateness: collecting later is not a delay.
+        arrived_ts = np.array(
+            [
+                np.nan if st not in ARRIVED else (x.arrived_at or x.last_event_at or x.now).timestamp()
+                for x, st in zip(snapshots, status, strict=True)
+            ]
+        )
+        arrived = ~np.isnan(arrived_ts) & ~has_left
+        end_ts = arrays.promise_end_ts
+        arrived_late = arrived & (arrived_ts >= end_ts)
+        p_late = np.select([has_left, arrived], [0.0, arrived_late.astype(float)], p_late)
+        # A returning parcel can still be lost on its way back; the others are settled.
+        settled = arrived | np.array([x in (RiskState.CLAIM_CANDIDATE, RiskState.CANCELLED) for x in left])
         p_lost = np.maximum(p_lost, [s.carrier_lost_p if CARRIER_LOST in g else 0.0 for g in signals])
         p_lost = np.maximum(p_lost, [s.carrier_damaged_p if CARRIER_DAMAGED in g else 0.0 for g in signals])
-        promised = arrays.promised_day.astype(np.int64)
-        delivered, returned, cancelled = kind == 1, kind == 2, kind == 3
-        settled = delivered | returned | cancelled
-        delivered_late = (np.floor(last_ts / DAY_S) > promised).astype(float)
-        p_late = np.select([delivered, returned, cancelled], [delivered_late, 1.0, 0.0], p_late)
         p_lost = np.where(settled, 0.0, p_lost)
-        waiting = (kind != 4) & np.array([st is not Status.RETURNED for st in status])
-        past = np.floor(now_ts / DAY_S) > promised
+        eta_ts = np.where(arrived[:, None], arrived_ts[:, None], eta_ts)
+
+        # p_late and the ETA agree: the median lies before the deadline exactly when p_late is below 0.5.
+        p_late = np.round(p_late, 4)
+        p_late = np.where(p_late == 0.5, 0.5001, p_late)
+        p_lost = np.round(p_lost, 4)
+        p50 = np.where(
+            p_late < 0.5,
+            np.minimum(eta_ts[:, 1], np.maximum(now_ts, end_ts - DEADLINE_MARGIN_S)),
+            np.maximum(eta_ts[:, 1], end_ts + DEADLINE_MARGIN_S),
+        )
+        p50 = np.where(has_left, eta_ts[:, 1], p50)
+        eta_ts = np.column_stack([np.minimum(eta_ts[:, 0], p50), p50, np.maximum(eta_ts[:, 2], p50)])
+
+        past = now_ts >= end_ts
+        code = {state: k for k, state in enumerate(STATES)}
         state = np.select(
             [
-                delivered,
-                cancelled,
+                has_left,
+                arrived,
                 p_lost >= s.lost_p_lost,
-                past | (p_late >= 1.0),
-                stuck & waiting,
+                past,
+                stuck,
                 p_late >= s.at_risk_p_late,
             ],
-            [np.where(p_late >= 1.0, 3, 0), 0, 4, 3, 2, 1],
-            0,
+            [
+                [code.get(x, 0) for x in left],
+                np.where(arrived_late, code[RiskState.LATE], code[RiskState.ON_TRACK]),
+                code[RiskState.LOST],
+                code[RiskState.LATE],
+                code[RiskState.STUCK],
+                code[RiskState.AT_RISK],
+            ],
+            code[RiskState.ON_TRACK],
         )
         t10, t50, t90 = (eta_ts[:, k].tolist() for k in range(3))
-        p_late_r, p_lost_r = np.round(p_late, 4).tolist(), np.round(p_lost, 4).tolist()
+        p_late_l, p_lost_l = p_late.tolist(), p_lost.tolist()
         levels = [LEVEL_OF[k] for k in h.level.tolist()]
         stamp = datetime.fromtimestamp
         out = []
         # Plain Python values for the per-row loop (numpy scalars are slow to index one by one).
         dwell_l, gap_l, usual_l = dwell.tolist(), gap.tolist(), h.stats[:, LATE].tolist()
+        past_l, arrived_l, late_l = past.tolist(), arrived.tolist(), arrived_late.tolist()
         km_l = np.where(np.isnan(arrays.distance_km), -1.0, arrays.distance_km).tolist()
         recent_l = np.where(np.isnan(h.recent.raw_lane_late), -1.0, h.recent.raw_lane_late).tolist()
         for i, snap in enumerate(snapshots):
             info = snap.shipment
+            risk = STATES[state[i]]
             e10, e50, e90 = stamp(t10[i], UTC), stamp(t50[i], UTC), stamp(t90[i], UTC)
-            today, eta_day = snap.now.date(), e50.date()
             km = snap.km_remaining
             if km is None and km_l[i] >= 0 and status[i] in (Status.PENDING, Status.INFO_RECEIVED):
                 km = km_l[i]
+            silent = snap.last_event_at is not None or risk in (RiskState.STUCK, RiskState.LOST)
             facts = RowFacts(
+                state=risk,
                 status=status[i],
                 signals=signals[i],
-                today=today,
+                today=snap.now.astimezone(info.zone).date(),
                 promised=info.promised_date,
-                eta_p50=eta_day,
-                dwell_business_days=dwell_l[i] if snap.last_event_at is not None else 0.0,
+                past=past_l[i],
+                eta_p50=e50.astimezone(info.zone).date(),
+                arrived_late=late_l[i] if arrived_l[i] else None,
+                p_late=p_late_l[i],
+                scanned=snap.last_event_at is not None,
+                dwell_business_days=dwell_l[i] if silent else 0.0,
                 normal_gap_days=gap_l[i],
                 km_to_go=km,
                 recent_late_rate=None if recent_l[i] < 0 else recent_l[i],
                 usual_late_rate=usual_l[i],
                 recent_half_life_days=s.recent_half_life_days,
             )
-            window = None
-            if eta_day == today or status[i] is Status.OUT_FOR_DELIVERY:
-                day = datetime.combine(eta_day, datetime.min.time(), UTC)
-                start = max(day + timedelta(days=float(h.stats[i, HOUR_P10])), snap.now)
-                end = max(day + timedelta(days=float(h.stats[i, HOUR_P90])), start + timedelta(hours=1))
-                window = (start, end)
             out.append(
                 Prediction(
                     shipment_id=info.shipment_id,
                     eta_p10=e10,
                     eta_p50=e50,
                     eta_p90=e90,
-                    window=window,
-                    p_late=p_late_r[i],
-                    p_lost=p_lost_r[i],
-                    risk_state=STATES[state[i]],
+                    window=self._window(snap, h.stats[i], e50),
+                    p_late=p_late_l[i],
+                    p_lost=p_lost_l[i],
+                    risk_state=risk,
                     details=explain(facts),
                     fallback_level=levels[i],
                     computed_at=snap.now,
@@ -542,3 +591,21 @@ class RiskModel:
                 )
             )
         return out
+
+    @staticmethod
+    def _window(snap: Snapshot, stats: np.ndarray, eta: datetime) -> tuple[datetime, datetime] | None:
+        """The delivery window on the expected day, once that day has come (or the parcel is on the van)."""
+        eta_day = eta.date()
+        if eta_day != snap.now.date() and snap.status is not Status.OUT_FOR_DELIVERY:
+            return None
+        day = datetime.combine(eta_day, datetime.min.time(), UTC)
+        start = max(day + timedelta(days=float(stats[HOUR_P10])), snap.now)
+        end = max(day + timedelta(days=float(stats[HOUR_P90])), start + timedelta(hours=1))
+        return start, end
+
+
+def _left_state(snap: Snapshot) -> RiskState | None:
+    """The state of a parcel that left the delay model (returns, refusals, cancellations), else None."""
+    if snap.status is Status.EXCEPTION and REFUSED in snap.signals:
+        return RiskState.RETURNING
+    return LEFT_BY_STATUS.get(snap.status)

@@ -1,0 +1,306 @@
+"""How good the predictions were on our own finished shipments: delay warnings, the at-risk queue,
+calibration of p_late and the ETA, overall, by carrier and by ISO week.
+
+A shipment counts once it is delivered (`delivered_at` set, a promised date known). It was late when it
+was delivered after the end of its promised day in the customer's time zone. The service keeps no history
+of predictions: p_late, the ETA and the risk state are overwritten on every re-score and the state is
+cleared when a parcel finishes, so calibration and ETA use the last prediction stored before delivery
+(`risk_computed_at`), and "in the queue" is reconstructed (see `LIMITATIONS`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from statistics import median
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import Notification, Shipment, Shop
+from app.models.notification import OutboxState
+from app.notify.enqueue import CUSTOMER_CHANNELS, customer_zone
+from app.risk.queue import at_risk_query
+from carriers.model import ACTIVE_STATUSES
+from notifications.model import Trigger
+
+CALIBRATION_BINS = 10
+# Rows that never reached (and never will reach) the customer: a bad address, or an unsubscribe.
+NOT_TOLD = (OutboxState.DEAD.value, OutboxState.CANCELLED.value)
+LIMITATIONS = (
+    "Only delivered shipments with a promised date are scored; returned, cancelled and expired parcels are"
+    " not delay outcomes.",
+    "A warning is the first predicted_delay outbox row on a customer channel (email or SMS) that was not"
+    " dead or cancelled; its created_at is when the customer was warned (quiet hours may delay the send).",
+    "No prediction history is stored: p_late, the ETA and its p10-p90 are the last values stored before"
+    " delivery, often made late in the journey (see median hours from last score to delivery), so"
+    " calibration and ETA error are kinder than at handoff.",
+    "No risk-state history is stored and the state is cleared on delivery: 'in the queue' means a"
+    " predicted_delay or stuck outbox row (any channel) was written for the shipment, or its last stored"
+    " p_late / p_lost was at or above the at-risk / lost threshold.",
+)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One delivered shipment, what we told and predicted about it, and when it was due."""
+
+    shipment_id: int
+    carrier: str
+    deadline: datetime  # the end of the promised day in the customer's zone, UTC
+    delivered_at: datetime
+    first_warned_at: datetime | None = None
+    flagged: bool = False  # ever in the at-risk queue, as far as can be told
+    p_late: float | None = None
+    eta_p10: datetime | None = None
+    eta_p50: datetime | None = None
+    eta_p90: datetime | None = None
+    scored_at: datetime | None = None
+
+    @property
+    def late(self) -> bool:
+        """Delivered after the end of the promised day."""
+        return self.delivered_at >= self.deadline
+
+    @property
+    def warned(self) -> bool:
+        """A delay warning was written before delivery."""
+        return self.first_warned_at is not None and self.first_warned_at <= self.delivered_at
+
+
+def deadline_of(promised: date, zone: ZoneInfo) -> datetime:
+    """The end of the promised day in `zone` (midnight after it), as aware UTC."""
+    return datetime.combine(promised + timedelta(days=1), time(0), zone).astimezone(UTC)
+
+
+def iso_week(moment: datetime) -> str:
+    """The ISO week of a UTC instant, as 2026-W48."""
+    year, week, _ = moment.astimezone(UTC).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def _share(part: int, whole: int) -> float | None:
+    return round(part / whole, 4) if whole else None
+
+
+def warning_figures(outcomes: Sequence[Outcome]) -> dict:
+    """Precision and recall of delay warnings, and the lead time (hours before the deadline) of true ones."""
+    late = [o for o in outcomes if o.late]
+    warned = [o for o in outcomes if o.warned]
+    hits = [o for o in warned if o.late]
+    leads = [(o.deadline - o.first_warned_at).total_seconds() / 3600 for o in hits]
+    return {
+        "delivered": len(outcomes),
+        "late": len(late),
+        "warned": len(warned),
+        "warned_and_late": len(hits),
+        "precision": _share(len(hits), len(warned)),
+        "recall": _share(len(hits), len(late)),
+        "lead_time_hours_median": round(median(leads), 2) if leads else None,
+        "warned_before_deadline_share": _share(sum(h > 0 for h in leads), len(hits)),
+    }
+
+
+def queue_figures(outcomes: Sequence[Outcome]) -> dict:
+    """How many delivered shipments had been in the at-risk queue, and the share of those that were late."""
+    flagged = [o for o in outcomes if o.flagged]
+    late = sum(o.late for o in outcomes)
+    hits = sum(o.late for o in flagged)
+    return {
+        "flagged": len(flagged),
+        "flagged_share": _share(len(flagged), len(outcomes)),
+        "precision": _share(hits, len(flagged)),
+        "recall": _share(hits, late),
+    }
+
+
+def calibration(outcomes: Sequence[Outcome], bins: int = CALIBRATION_BINS) -> dict:
+    """Reliability table of p_late in equal-width bins and the ECE (bin-size-weighted mean |observed − p|)."""
+    scored = [o for o in outcomes if o.p_late is not None]
+    groups: dict[int, list[Outcome]] = defaultdict(list)
+    for o in scored:
+        groups[min(int(o.p_late * bins), bins - 1)].append(o)
+    table, ece = [], 0.0
+    for b in range(bins):
+        rows = groups.get(b, [])
+        mean_p = sum(o.p_late for o in rows) / len(rows) if rows else None
+        observed = sum(o.late for o in rows) / len(rows) if rows else None
+        if rows:
+            ece += len(rows) * abs(observed - mean_p)
+        table.append(
+            {
+                "bin": f"{b / bins:.1f}–{(b + 1) / bins:.1f}",
+                "n": len(rows),
+                "mean_p_late": None if mean_p is None else round(mean_p, 4),
+                "observed_late": None if observed is None else round(observed, 4),
+            }
+        )
+    return {"n": len(scored), "ece": round(ece / len(scored), 4) if scored else None, "table": table}
+
+
+def eta_figures(outcomes: Sequence[Outcome]) -> dict:
+    """ETA p50 absolute error (hours, days) and the share delivered inside p10–p90, on the last prediction."""
+    with_eta = [o for o in outcomes if o.eta_p50 is not None]
+    errors = [abs((o.delivered_at - o.eta_p50).total_seconds()) / 3600 for o in with_eta]
+    band = [o for o in with_eta if o.eta_p10 is not None and o.eta_p90 is not None]
+    inside = sum(o.eta_p10 <= o.delivered_at <= o.eta_p90 for o in band)
+    before = [
+        (o.delivered_at - o.scored_at).total_seconds() / 3600
+        for o in outcomes
+        if o.scored_at is not None and o.scored_at <= o.delivered_at
+    ]
+    mae = sum(errors) / len(errors) if errors else None
+    return {
+        "n": len(with_eta),
+        "mae_hours": None if mae is None else round(mae, 2),
+        "mae_days": None if mae is None else round(mae / 24, 3),
+        "p10_p90_coverage": _share(inside, len(band)),
+        "last_score_hours_before_delivery_median": round(median(before), 2) if before else None,
+    }
+
+
+def summarise(outcomes: Sequence[Outcome], *, table: bool = False) -> dict:
+    """Every figure for one group of outcomes (the reliability table only when asked for)."""
+    calib = calibration(outcomes)
+    return {
+        "warnings": warning_figures(outcomes),
+        "queue": queue_figures(outcomes),
+        "calibration": calib if table else {"n": calib["n"], "ece": calib["ece"]},
+        "eta": eta_figures(outcomes),
+    }
+
+
+def _grouped(outcomes: Iterable[Outcome], key: Callable[[Outcome], str]) -> dict[str, dict]:
+    groups: dict[str, list[Outcome]] = defaultdict(list)
+    for o in outcomes:
+        groups[key(o)].append(o)
+    return {name: summarise(groups[name]) for name in sorted(groups)}
+
+
+def build_report(outcomes: Sequence[Outcome]) -> dict:
+    """Overall (with the reliability table), by carrier and by ISO week of delivery."""
+    return {
+        "overall": summarise(outcomes, table=True),
+        "by_carrier": _grouped(outcomes, lambda o: o.carrier),
+        "by_week": _grouped(outcomes, lambda o: iso_week(o.delivered_at)),
+    }
+
+
+def _delivered_filter(since: date | None, until: date | None) -> list:
+    where = [
+        Shipment.delivered_at.is_not(None),
+        Shipment.promised_date.is_not(None),
+        Shipment.deleted_at.is_(None),
+    ]
+    if since is not None:
+        where.append(Shipment.delivered_at >= datetime.combine(since, time(0), UTC))
+    if until is not None:
+        where.append(Shipment.delivered_at < datetime.combine(until + timedelta(days=1), time(0), UTC))
+    return where
+
+
+def load_outcomes(
+    since: date | None = None, until: date | None = None, *, at_risk_p_late: float, lost_p_lost: float
+) -> list[Outcome]:
+    """The delivered shipments (delivered between `since` and `until`, inclusive) as outcomes."""
+    where = _delivered_filter(since, until)
+    first_warned = dict(
+        db.session.execute(
+            select(Notification.shipment_id, func.min(Notification.created_at))
+            .join(Shipment, Shipment.id == Notification.shipment_id)
+            .where(
+                *where,
+                Notification.trigger == Trigger.PREDICTED_DELAY.value,
+                Notification.channel.in_(CUSTOMER_CHANNELS),
+                Notification.state.not_in(NOT_TOLD),
+            )
+            .group_by(Notification.shipment_id)
+        ).all()
+    )
+    alerted = set(
+        db.session.scalars(
+            select(Notification.shipment_id)
+            .join(Shipment, Shipment.id == Notification.shipment_id)
+            .where(*where, Notification.trigger.in_([Trigger.PREDICTED_DELAY.value, Trigger.STUCK.value]))
+            .distinct()
+        )
+    )
+    shops = {shop.id: shop for shop in db.session.scalars(select(Shop))}
+    outcomes = []
+    for s in db.session.scalars(select(Shipment).where(*where).order_by(Shipment.id)):
+        zone = customer_zone(s, shops[s.shop_id])
+        flagged = (
+            s.id in alerted
+            or (s.p_late is not None and s.p_late >= at_risk_p_late)
+            or (s.p_lost is not None and s.p_lost >= lost_p_lost)
+        )
+        outcomes.append(
+            Outcome(
+                shipment_id=s.id,
+                carrier=s.carrier,
+                deadline=deadline_of(s.promised_date, zone),
+                delivered_at=s.delivered_at,
+                first_warned_at=first_warned.get(s.id),
+                flagged=flagged,
+                p_late=s.p_late,
+                eta_p10=s.eta_p10,
+                eta_p50=s.eta_p50,
+                eta_p90=s.eta_p90,
+                scored_at=s.risk_computed_at,
+            )
+        )
+    return outcomes
+
+
+def queue_now() -> dict:
+    """The share of the open book (active shipments) that is in the at-risk queue right now."""
+    active = db.session.scalar(
+        select(func.count())
+        .select_from(Shipment)
+        .where(Shipment.deleted_at.is_(None), Shipment.status.in_(sorted(ACTIVE_STATUSES)))
+    )
+    queued = db.session.scalar(select(func.count()).select_from(at_risk_query().order_by(None).subquery()))
+    warned_open = db.session.scalar(
+        select(func.count(func.distinct(Notification.shipment_id)))
+        .join(Shipment, Shipment.id == Notification.shipment_id)
+        .where(
+            Shipment.deleted_at.is_(None),
+            Shipment.status.in_(sorted(ACTIVE_STATUSES)),
+            Notification.trigger == Trigger.PREDICTED_DELAY.value,
+            Notification.channel.in_(CUSTOMER_CHANNELS),
+            Notification.state.not_in(NOT_TOLD),
+        )
+    )
+    return {
+        "active": active,
+        "in_queue": queued,
+        "share": _share(queued, active),
+        "warned_awaiting_outcome": warned_open,
+    }
+
+
+def risk_report(since: date | None = None, until: date | None = None) -> dict:
+    """The whole report from the database: figures on delivered shipments, the queue now, the caveats."""
+    outcomes = load_outcomes(
+        since,
+        until,
+        at_risk_p_late=current_app.config["RISK_AT_RISK_P_LATE"],
+        lost_p_lost=current_app.config["RISK_LOST_P_LOST"],
+    )
+    return {
+        "since": since.isoformat() if since else None,
+        "until": until.isoformat() if until else None,
+        **build_report(outcomes),
+        "queue_now": queue_now(),
+        "limitations": list(LIMITATIONS),
+    }
+
+
+def format_share(value: float | None) -> str:
+    """0.8123 → '81.2 %', None → '–' (for the page and the CLI)."""
+    return "–" if value is None or math.isnan(value) else f"{value * 100:.1f} %"

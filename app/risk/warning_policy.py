@@ -1,0 +1,262 @@
+"""When a customer is told "your parcel is running late": the p_late threshold, chosen on history.
+
+The staff's `at_risk` state starts low (RISK_AT_RISK_P_LATE) so staff see trouble early; a customer is
+warned only from a threshold at which, on history, at least RISK_WARN_PRECISION of the warned parcels
+really were late. The history is replayed as the service would have seen it: a model trained on the
+older part predicts each newer parcel at handoff, after every scan and every 12 hours until its promise
+ends (or it arrives); a parcel counts as warned from the first prediction at or above the threshold.
+The chosen threshold and the recall and lead time it buys are stored with the model (its summary JSON).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, time, timedelta
+
+import numpy as np
+from flask import current_app
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import RiskModelRecord, TrackingEvent
+from app.risk.model_store import risk_settings
+from carriers.model import Reason, Status
+from planning.prediction import HistoryRecord, RiskModel, RiskSettings, ScanEvent, build_snapshot, train
+
+SUMMARY_KEY = "warning_policy"
+CANDIDATES = tuple(round(0.05 + 0.01 * i, 2) for i in range(95))  # 0.05 … 0.99
+HOLDOUT_SHARE = 0.25
+STEP = timedelta(hours=12)  # the service re-scores every few minutes; half a day is close enough here
+# Back on track only once p_late is well below the warning threshold, so a parcel near it does not flap.
+CLEAR_FACTOR = 0.5
+_CACHE_KEY = "leveranse_warning_policy"
+
+
+@dataclass(frozen=True)
+class WarningTrack:
+    """One past parcel as the policy replays it: p_late at each moment before its promise ended."""
+
+    moments: tuple[datetime, ...]
+    p_late: tuple[float, ...]
+    deadline: datetime  # the end of the promised day
+    was_late: bool
+
+
+@dataclass(frozen=True)
+class WarningPolicy:
+    """The threshold customers are warned from, and what it bought on the history it was chosen on."""
+
+    threshold: float
+    target_precision: float
+    source: str  # "history" (our deliveries), "generated" (the demo's history) or "calibration" (none)
+    met_target: bool = True
+    precision: float | None = None
+    recall: float | None = None
+    median_lead_days: float | None = None
+    warned: int = 0
+    late: int = 0
+    shipments: int = 0
+
+    @property
+    def clear_below(self) -> float:
+        """p_late under which a warned parcel is back on track (hysteresis)."""
+        return round(self.threshold * CLEAR_FACTOR, 4)
+
+    def to_summary(self) -> dict:
+        """The JSON stored in RiskModelRecord.summary[SUMMARY_KEY]."""
+        return asdict(self)
+
+
+def _deadline(record: HistoryRecord) -> datetime:
+    return datetime.combine(record.shipment.promised_date + timedelta(days=1), time(0), UTC)
+
+
+def _was_late(record: HistoryRecord) -> bool:
+    return record.delivered_at is None or record.delivered_at.date() > record.shipment.promised_date
+
+
+def warning_tracks(
+    model: RiskModel, records: Sequence[HistoryRecord], events: Sequence[ScanEvent]
+) -> list[WarningTrack]:
+    """Replay `records` through `model`: p_late at handoff, after each scan and every STEP, up to the
+    end of the promised day or delivery, whichever is first."""
+    by_id: dict[str, list[ScanEvent]] = defaultdict(list)
+    for e in events:
+        by_id[e.shipment_id].append(e)
+    snapshots, owners = [], []
+    for i, record in enumerate(records):
+        info, deadline = record.shipment, _deadline(record)
+        end = min(deadline, record.delivered_at or deadline)
+        mine = sorted(by_id.get(info.shipment_id, ()), key=lambda e: e.occurred_at)
+        moments = {info.shipped_at + k * STEP for k in range(int((end - info.shipped_at) / STEP) + 1)}
+        moments |= {e.occurred_at for e in mine if info.shipped_at < e.occurred_at < end}
+        for at in sorted(m for m in moments if m < end):
+            snapshots.append(build_snapshot(info, mine, at))
+            owners.append(i)
+    per_record: dict[int, list[tuple[datetime, float]]] = defaultdict(list)
+    for i, snapshot, prediction in zip(owners, snapshots, model.predict_many(snapshots), strict=True):
+        per_record[i].append((snapshot.now, prediction.p_late))
+    return [
+        WarningTrack(
+            moments=tuple(at for at, _ in per_record[i]),
+            p_late=tuple(p for _, p in per_record[i]),
+            deadline=_deadline(record),
+            was_late=_was_late(record),
+        )
+        for i, record in enumerate(records)
+        if per_record[i]
+    ]
+
+
+def evaluate_threshold(tracks: Sequence[WarningTrack], threshold: float) -> dict:
+    """Warned parcels, their precision, the recall of late ones and the median lead time (days before the
+    promise ended that a late parcel's customer was first warned)."""
+    warned = late_warned = 0
+    leads = []
+    for track in tracks:
+        first = next((at for at, p in zip(track.moments, track.p_late, strict=True) if p >= threshold), None)
+        if first is None:
+            continue
+        warned += 1
+        if track.was_late:
+            late_warned += 1
+            leads.append((track.deadline - first).total_seconds() / 86400)
+    late = sum(t.was_late for t in tracks)
+    return {
+        "warned": warned,
+        "late": late,
+        "precision": round(late_warned / warned, 4) if warned else None,
+        "recall": round(late_warned / late, 4) if late else None,
+        "median_lead_days": round(float(np.median(leads)), 2) if leads else None,
+    }
+
+
+def choose_policy(
+    tracks: Sequence[WarningTrack], *, target_precision: float, min_warnings: int, source: str
+) -> WarningPolicy | None:
+    """The lowest threshold with at least `min_warnings` warnings whose precision meets the target (the
+    precision of all warnings at or above it, so it is not one noisy bin).
+
+    When no threshold reaches the target, the most precise one (`met_target` False); None when no
+    threshold gives `min_warnings` warnings.
+    """
+    judged = [(t, evaluate_threshold(tracks, t)) for t in CANDIDATES]
+    judged = [(t, figures) for t, figures in judged if figures["warned"] >= min_warnings]
+    if not judged:
+        return None
+    chosen = next(((t, f) for t, f in judged if f["precision"] >= target_precision), None)
+    met = chosen is not None
+    threshold, figures = chosen or max(judged, key=lambda item: (item[1]["precision"], -item[0]))
+    return WarningPolicy(
+        threshold=threshold,
+        target_precision=target_precision,
+        source=source,
+        met_target=met,
+        shipments=len(tracks),
+        **figures,
+    )
+
+
+def policy_on_holdout(
+    records: Sequence[HistoryRecord],
+    events: Sequence[ScanEvent],
+    settings: RiskSettings,
+    *,
+    target_precision: float,
+    min_warnings: int,
+    source: str,
+) -> WarningPolicy | None:
+    """Train on the older (1 − HOLDOUT_SHARE) of `records`, replay the newest and choose the threshold."""
+    ordered = sorted(records, key=lambda r: r.shipment.shipped_at)
+    cut = int(len(ordered) * (1 - HOLDOUT_SHARE))
+    if cut == 0 or cut == len(ordered):
+        return None
+    split = ordered[cut].shipment.shipped_at
+    train_recs, test = ordered[:cut], ordered[cut:]
+    model = train(
+        train_recs, settings=settings, now=split, events=[e for e in events if e.occurred_at < split]
+    )
+    data_end = max(r.delivered_at or _deadline(r) for r in ordered)
+    model = model.with_outcomes(test, data_end)
+    return choose_policy(
+        warning_tracks(model, test, events),
+        target_precision=target_precision,
+        min_warnings=min_warnings,
+        source=source,
+    )
+
+
+def scan_events(shipment_ids: Sequence[int], chunk: int = 5000) -> list[ScanEvent]:
+    """Our stored scans of these shipments, as the prediction reads them."""
+    found = []
+    for start in range(0, len(shipment_ids), chunk):
+        rows = db.session.execute(
+            select(
+                TrackingEvent.shipment_id,
+                TrackingEvent.occurred_at,
+                TrackingEvent.status,
+                TrackingEvent.reason,
+            ).where(
+                TrackingEvent.shipment_id.in_(shipment_ids[start : start + chunk]),
+                TrackingEvent.informational.is_(False),
+                TrackingEvent.status != Status.UNKNOWN.value,
+            )
+        )
+        found += [
+            ScanEvent(str(sid), at, Status(status), Reason(reason) if reason else None)
+            for sid, at, status, reason in rows
+        ]
+    return found
+
+
+def policy_for_history(records: Sequence[HistoryRecord]) -> WarningPolicy | None:
+    """The policy chosen on our own delivered shipments; when they give too few warnings to judge, the
+    policy stored with the newest model that has one (the demo's generated history, or an earlier run)."""
+    events = scan_events([int(r.shipment.shipment_id) for r in records])
+    policy = policy_on_holdout(records, events, risk_settings(), **policy_settings(), source="history")
+    if policy is not None:
+        return policy
+    summaries = db.session.scalars(select(RiskModelRecord.summary).order_by(RiskModelRecord.id.desc()))
+    return next((p for p in map(stored_policy, summaries) if p is not None), None)
+
+
+def with_policy(summary: dict | None, policy: WarningPolicy | None) -> dict | None:
+    """A model summary that also carries `policy`."""
+    if policy is None:
+        return summary
+    return {**(summary or {}), SUMMARY_KEY: policy.to_summary()}
+
+
+def policy_settings() -> dict:
+    """The target and minimum number of warnings from config, as keyword arguments."""
+    config = current_app.config
+    return {
+        "target_precision": config["RISK_WARN_PRECISION"],
+        "min_warnings": config["RISK_WARN_MIN_WARNINGS"],
+    }
+
+
+def stored_policy(summary: dict | None) -> WarningPolicy | None:
+    """The policy stored in a model's summary, if any."""
+    data = (summary or {}).get(SUMMARY_KEY)
+    return WarningPolicy(**data) if data else None
+
+
+def current_policy() -> WarningPolicy:
+    """The policy stored with the newest model (cached per model); without one, trust calibration: warn
+    from p_late = the target precision."""
+    latest = db.session.execute(
+        select(RiskModelRecord.id, RiskModelRecord.trained_at).order_by(RiskModelRecord.id.desc()).limit(1)
+    ).first()
+    target = current_app.config["RISK_WARN_PRECISION"]
+    key = (tuple(latest) if latest else None, target)
+    cached = current_app.extensions.get(_CACHE_KEY)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    policy = stored_policy(db.session.get(RiskModelRecord, latest[0]).summary) if latest else None
+    if policy is None or policy.target_precision != target:
+        policy = WarningPolicy(threshold=target, target_precision=target, source="calibration")
+    current_app.extensions[_CACHE_KEY] = (key, policy)
+    return policy

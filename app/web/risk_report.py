@@ -1,0 +1,28 @@
+"""The staff risk report: how trustworthy delay warnings, the queue, p_late and the ETA were."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Blueprint, render_template, request
+
+from app.models import Role
+from app.risk.report import format_share, risk_report
+from app.web.staff_auth import staff_required
+
+bp = Blueprint("risk_report", __name__, url_prefix="/staff/risk")
+
+
+def _day(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+@bp.get("/")
+@staff_required(Role.VIEWER)
+def index():
+    """The report on delivered shipments, optionally for deliveries between `since` and `until`."""
+    since, until = _day(request.args.get("since")), _day(request.args.get("until"))
+    return render_template("staff/risk_report.html", report=risk_report(since, until), pct=format_share)
