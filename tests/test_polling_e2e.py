@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from app.extensions import db
 from app.models import Shipment, TrackingEvent
@@ -251,3 +252,46 @@ def test_concurrent_workers_never_claim_the_same_shipment(app) -> None:
     everything = [shipment_id for mine in claimed for shipment_id, _ in mine]
     assert len(everything) == 60
     assert len(set(everything)) == 60
+
+
+def _failing_ingest(monkeypatch, failures: int) -> list[int]:
+    """Make the ingest fail with a database error `failures` times (as a deadlock would), then work."""
+    calls = []
+    real = polling.process_updates
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) <= failures:
+            raise OperationalError("UPDATE shipment …", {}, Exception("deadlock detected"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(polling, "process_updates", flaky)
+    return calls
+
+
+def test_a_failed_ingest_is_retried_with_the_answers_already_fetched(app, sandbox, monkeypatch) -> None:
+    shop, _ = make_shop()
+    watched = [_watch(sandbox, shop, "bring", 40 + i, "on_time") for i in range(3)]
+    calls = _failing_ingest(monkeypatch, failures=1)
+    before = sandbox.stats()["total_requests"]
+    stats = poll_due_shipments()
+    assert len(calls) == 2
+    # Bring takes one number per call: three calls, made once; nothing counted twice.
+    assert (stats.calls, stats.shipments) == (3, 3)
+    assert sandbox.stats()["total_requests"] - before == 3
+    for shipment in watched:
+        db.session.refresh(shipment)
+        assert shipment.status == "delivered" and _events(shipment) >= 3
+
+
+def test_a_chunk_that_cannot_be_ingested_is_released_for_the_next_run(app, sandbox, monkeypatch) -> None:
+    shop, _ = make_shop()
+    watched = [_watch(sandbox, shop, "bring", 50 + i, "on_time") for i in range(2)]
+    _failing_ingest(monkeypatch, failures=2)
+    before = utcnow()
+    stats = poll_due_shipments()
+    assert stats.errors["ingest_failed"] == 1
+    for shipment in watched:
+        db.session.refresh(shipment)
+        assert shipment.next_poll_at <= utcnow() and shipment.next_poll_at >= before - timedelta(seconds=1)
+        assert _events(shipment) == 0

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.exc import DBAPIError
 
 from app import metrics
 from app.database import is_postgresql
@@ -38,6 +39,14 @@ class PollStats:
     calls: int = 0
     status_changes: int = 0
     errors: Tally = field(default_factory=Tally)
+
+    def add(self, other: PollStats) -> None:
+        """Count what `other` (one committed chunk) did."""
+        self.shipments += other.shipments
+        self.events += other.events
+        self.calls += other.calls
+        self.status_changes += other.status_changes
+        self.errors.update(other.errors)
 
 
 def claim_due_shipments(carrier: str, limit: int, now: datetime) -> list[tuple[int, str]]:
@@ -124,10 +133,34 @@ def poll_due_shipments(now: datetime | None = None) -> PollStats:
             done.append(FetchedBatch(carrier, batch, result))
             if sum(len(item.numbers) for item in done) >= chunk or remaining == len(futures):
                 # One transaction per chunk: a crash loses only uncommitted work, re-polled after the lease.
-                _ingest_results(done, stats)
-                db.session.commit()
+                _ingest_chunk(done, stats, now)
                 done = []
     return stats
+
+
+def _ingest_chunk(batches: list[FetchedBatch], stats: PollStats, now: datetime) -> None:
+    """Ingest one chunk in its own transaction; a database failure (a deadlock, a lost connection) is
+    retried once with the answers already fetched, so the carrier is not asked again. If it fails twice the
+    chunk's shipments are released for the next run instead of staying hidden until their lease ends."""
+    for attempt in range(2):
+        counted = PollStats()
+        try:
+            _ingest_results(batches, counted)
+            db.session.commit()
+            stats.add(counted)
+            return
+        except DBAPIError as error:
+            db.session.rollback()
+            log.warning("ingest of %d batches failed (attempt %d): %s", len(batches), attempt + 1, error.orig)
+    stats.errors["ingest_failed"] += 1
+    for batch in batches:
+        db.session.execute(
+            update(Shipment)
+            .where(Shipment.carrier == batch.carrier, Shipment.tracking_number.in_(batch.numbers))
+            .values(next_poll_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    db.session.commit()
 
 
 @dataclass(frozen=True)
