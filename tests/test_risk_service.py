@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, text
 
 from app.extensions import db
 from app.models import RiskModelRecord
@@ -192,3 +193,20 @@ def test_reasons_carry_machine_keys_and_text_in_the_api_and_on_the_staff_page(cl
     assert "customs hold" in page and "old text" in page and "customs_hold" not in page
     detail = client.get(f"/staff/shipments/{keyed.id}").get_data(as_text=True)
     assert "<li>customs hold</li>" in detail
+
+
+def test_the_rescoring_job_skips_rows_another_worker_holds_instead_of_waiting(app) -> None:
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("row locks with SKIP LOCKED are PostgreSQL's; SQLite has one writer at a time")
+    from app.tracking.updates import rescore_active_shipments
+
+    shop, _ = make_shop()
+    held = _scanned(shop, "H1")
+    free = _scanned(shop, "H2")
+    with db.engine.connect() as other_worker:
+        other_worker.execute(text("SELECT id FROM shipment WHERE id = :id FOR UPDATE"), {"id": held.id})
+        rescore_active_shipments(now=SHIPPED + timedelta(hours=5))
+        other_worker.rollback()
+    db.session.expire_all()
+    assert db.session.get(type(held), free.id).risk_computed_at is not None
+    assert db.session.get(type(held), held.id).risk_computed_at is None

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from app.claims.carrier_codes import mirror_tracking_codes
 from app.claims.detection import detect_for
 from app.claims.service import cancel_found
+from app.database import is_postgresql
 from app.extensions import db
 from app.models import Shipment
 from app.models.types import utcnow
@@ -137,7 +138,7 @@ def rescore_active_shipments(now: datetime | None = None, chunk: int = 2000) -> 
     refresh_recent_outcomes(now)
     last_id, changed = 0, 0
     while True:
-        batch = db.session.scalars(
+        query = (
             select(Shipment)
             .where(
                 Shipment.id > last_id,
@@ -146,7 +147,14 @@ def rescore_active_shipments(now: datetime | None = None, chunk: int = 2000) -> 
             )
             .order_by(Shipment.id)
             .limit(chunk)
-        ).all()
+            .execution_options(populate_existing=True)
+        )
+        if is_postgresql():
+            # Rows read under a lock are current (a parcel another worker just delivered is no longer
+            # active), and rows a polling worker holds are skipped, not waited for: no stale decisions,
+            # no lock-order deadlock; the skipped ones are scored by that worker or the next run.
+            query = query.with_for_update(skip_locked=True)
+        batch = db.session.scalars(query).all()
         if not batch:
             return changed
         changed += process_time_passing(batch, now)
