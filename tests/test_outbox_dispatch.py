@@ -204,3 +204,16 @@ def test_rotated_secret_signs_with_both_until_the_old_one_expires(app) -> None:
         db.session.commit()
         stats = dispatch_due()
         assert (stats.sent, stats.dead, old_receiver.rejected) == (0, 1, 1)
+
+
+def test_a_delay_message_is_not_sent_for_a_parcel_finished_before_dispatch(inbox) -> None:
+    shipment, _ = _shipment_with_endpoint(channels=("email",))
+    eta = datetime(2026, 11, 26, 12, tzinfo=UTC)
+    delay = Change(Trigger.PREDICTED_DELAY, "2026-11-26", {"eta_start": eta, "eta_end": eta})
+    assert queue_change(shipment, delay, now=datetime(2026, 11, 23, 12, tzinfo=UTC)) == 1
+    shipment.status = "delivered"  # another worker delivered it before the dispatcher got to the row
+    db.session.commit()
+    dispatch_due(now=datetime(2026, 11, 23, 12, 1, tzinfo=UTC))
+    row = _row("email")
+    assert (row.state, row.last_error) == ("cancelled", "the parcel was finished before the message went out")
+    assert inbox.messages == []

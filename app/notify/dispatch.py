@@ -24,14 +24,15 @@ from sqlalchemy.orm import selectinload
 
 from app.database import is_postgresql
 from app.extensions import db
-from app.models import DeliveryAttempt, Notification, Unsubscribe, WebhookEndpoint
+from app.models import DeliveryAttempt, Notification, Shipment, Unsubscribe, WebhookEndpoint
 from app.models.notification import OutboxState
 from app.models.types import UTCDateTime, utcnow
 from app.notify.channel_settings import sms_settings, smtp_settings, webhook_settings
+from carriers.model import TERMINAL_STATUSES
 from notifications.channels import channel_class
 from notifications.email import EmailMessage
 from notifications.errors import PermanentSendError, SendError
-from notifications.model import Channel, SendResult
+from notifications.model import Channel, SendResult, Trigger
 from notifications.retry import MESSAGE_RETRY_SCHEDULE, RetrySchedule
 from notifications.sms import SmsMessage
 from notifications.webhooks import RETRY_SCHEDULE, WebhookEvent, WebhookMessage
@@ -43,6 +44,8 @@ SCHEDULES: dict[str, RetrySchedule] = {
     "sms": MESSAGE_RETRY_SCHEDULE,
     "webhook": RETRY_SCHEDULE,
 }
+# Messages about a risk that a finished parcel no longer has: never sent to the customer once it is over.
+RISK_TRIGGERS = frozenset(t.value for t in (Trigger.PREDICTED_DELAY, Trigger.STUCK, Trigger.BACK_ON_TRACK))
 _rng = random.Random()
 
 
@@ -159,9 +162,10 @@ def send_claimed(ids: Sequence[int], stats: DispatchStats) -> None:
     }
     senders = {name: _factory(value, channel_class(name)) for name, value in settings.items()}
     blocked = _unsubscribed(rows)
+    finished = _finished_parcels(rows)
     work: list[_Work] = []
     for row in rows:
-        skip = _skip_reason(row, blocked, senders)
+        skip = _skip_reason(row, blocked, senders, finished)
         if skip is None:
             work.append(_Work(row.id, row.channel, row.attempts, row.endpoint_id, _message(row, now)))
         else:
@@ -205,11 +209,22 @@ def _unsubscribed(rows: Iterable[Notification]) -> set[tuple[int, str, str]]:
     return {tuple(item) for item in found}
 
 
+def _finished_parcels(rows: Iterable[Notification]) -> set[int]:
+    """Shipments of risk messages in this batch that are finished now (checked in the dispatch transaction)."""
+    ids = {row.shipment_id for row in rows if row.trigger in RISK_TRIGGERS and row.shipment_id is not None}
+    if not ids:
+        return set()
+    finished = select(Shipment.id).where(Shipment.id.in_(ids), Shipment.status.in_(sorted(TERMINAL_STATUSES)))
+    return set(db.session.scalars(finished))
+
+
 def _skip_reason(
-    row: Notification, blocked: set[tuple[int, str, str]], senders: dict[str, Any]
+    row: Notification, blocked: set[tuple[int, str, str]], senders: dict[str, Any], finished: set[int]
 ) -> tuple[OutboxState, str | None] | None:
     if (row.shop_id, row.channel, row.recipient) in blocked:
         return OutboxState.CANCELLED, "the recipient unsubscribed"
+    if row.shipment_id in finished and row.channel != "webhook":
+        return OutboxState.CANCELLED, "the parcel was finished before the message went out"
     if row.channel == "webhook":
         endpoint = row.endpoint
         if endpoint is None or endpoint.deleted_at is not None:
