@@ -21,6 +21,7 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
         database,  # noqa: F401  (engine pragmas)
         input_guard,
         models,  # noqa: F401  (tables must be known to Alembic)
+        security_headers,
     )
     from app.extensions import api, babel, csrf, db, limiter, login_manager, migrate
     from app.web import tracking
@@ -47,6 +48,7 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
     for blueprint in CSRF_EXEMPT_WEB_BLUEPRINTS:
         csrf.exempt(blueprint)
     errors.register(app)
+    security_headers.register(app)
 
     from app.cli import register_commands
 

@@ -104,6 +104,7 @@ class Config:
     RISK_RECENT_DAYS = _env_int("RISK_RECENT_DAYS", 28)
 
     # Claims: carrier rules file (empty: the shipped app/claims/carrier_rules.toml), jobs, customer reports
+    METRICS_TOKEN = _env("METRICS_TOKEN", "")  # empty: /metrics answers loopback clients only
     CLAIM_RULES_FILE = _env("CLAIM_RULES_FILE", "")
     CLAIM_DETECT_INTERVAL_SECONDS = _env_float("CLAIM_DETECT_INTERVAL_SECONDS", 120.0)
     CLAIM_PROGRESS_INTERVAL_SECONDS = _env_float("CLAIM_PROGRESS_INTERVAL_SECONDS", 60.0)
