@@ -223,3 +223,11 @@ def test_an_unused_depot_is_deleted_with_everything_under_it(client, auth, depot
     assert client.delete(depot, headers=auth).status_code == 204
     assert client.get(depot, headers=auth).status_code == 404
     assert client.get("/api/v1/depots", headers=auth).get_json() == []
+
+
+def test_times_with_a_utc_offset_are_refused_not_stored_without_it(client, auth) -> None:
+    for field in ("opens", "order_cutoff"):
+        response = client.post("/api/v1/depots", json={**DEPOT, field: "07:00+05:00"}, headers=auth)
+        assert response.status_code == 422
+        assert field in response.get_json()["errors"]
+    assert client.get("/api/v1/depots", headers=auth).get_json() == []

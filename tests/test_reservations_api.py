@@ -121,6 +121,7 @@ def test_idempotent_retry_returns_the_same_hold(client, auth, depot) -> None:
         ({"coordinates": {"lat": 60.39, "lon": 5.32}}, 422, "coordinates"),
         ({"parcel": {"weight_kg": 401}}, 422, "parcel"),
         ({"date": "not-a-date"}, 422, "date"),
+        ({"date": "2099-01-01"}, 422, "date"),  # beyond the days checkout offers
     ],
 )
 def test_bad_holds_name_the_field_and_hold_nothing(client, auth, depot, overrides, status, field) -> None:

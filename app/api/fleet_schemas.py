@@ -17,6 +17,18 @@ from app.config import CARRIER_CODES
 from app.input_guard import SaneDate, id_field
 
 _TIMEZONES = available_timezones()
+
+
+class LocalTime(fields.Time):
+    """A wall-clock time in the depot's own zone: "15:00"; an offset ("15:00+05:00") is refused, not dropped."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        parsed = super()._deserialize(value, attr, data, **kwargs)
+        if parsed.tzinfo is not None:
+            raise ValidationError("Give a local time without a UTC offset, e.g. 15:00.")
+        return parsed
+
+
 _COUNTRIES = frozenset(holidays.list_supported_countries())
 CURRENCY = validate.Regexp(r"^[A-Z]{3}$", error="Use an ISO 4217 code.")
 LAT = validate.Range(-90, 90)
@@ -44,9 +56,9 @@ class DepotSchema(Schema):
     country = fields.String(required=True, metadata={"description": "ISO 3166-1 alpha-2; its holidays close"})
     postcode = fields.String(load_default="", validate=validate.Length(max=16))
     timezone = fields.String(load_default="Europe/Oslo", metadata={"example": "Europe/Oslo"})
-    opens = fields.Time(load_default=time(7), metadata={"description": "Vans leave after (local time)"})
-    closes = fields.Time(load_default=time(21), metadata={"description": "Vans are back by"})
-    order_cutoff = fields.Time(load_default=time(22), metadata={"description": "Orders for a day close at"})
+    opens = LocalTime(load_default=time(7), metadata={"description": "Vans leave after (local time)"})
+    closes = LocalTime(load_default=time(21), metadata={"description": "Vans are back by"})
+    order_cutoff = LocalTime(load_default=time(22), metadata={"description": "Orders for a day close at"})
     cutoff_days_before = fields.Integer(load_default=1, validate=validate.Range(0, 14))
     service_seconds = fields.Integer(load_default=180, validate=validate.Range(1, 3600))
 
@@ -70,8 +82,8 @@ class VehicleSchema(Schema):
     depot_id = fields.Integer(dump_only=True)
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     capacity_kg = fields.Integer(required=True, validate=validate.Range(min=1, max=100000))
-    shift_start = fields.Time(required=True)
-    shift_end = fields.Time(required=True)
+    shift_start = LocalTime(required=True)
+    shift_end = LocalTime(required=True)
     weekdays = fields.String(load_default="1234567", validate=_weekdays)
     fixed_cost = fields.Float(
         load_default=0.0, validate=validate.Range(min=0), metadata={"description": "km charged per use"}
@@ -99,8 +111,8 @@ class ZoneUpdateSchema(_Partial, ZoneSchema):
 class SlotTemplateSchema(Schema):
     id = fields.Integer(dump_only=True)
     depot_id = fields.Integer(dump_only=True)
-    start = fields.Time(required=True)
-    end = fields.Time(required=True)
+    start = LocalTime(required=True)
+    end = LocalTime(required=True)
     capacity = fields.Integer(required=True, validate=validate.Range(min=1, max=100000))
     base_price = fields.Decimal(required=True, places=2, as_string=True, validate=validate.Range(min=0))
     currency = fields.String(load_default="NOK", validate=CURRENCY)
@@ -129,7 +141,7 @@ class CarrierServiceSchema(Schema):
     label = fields.String(required=True, validate=validate.Length(min=1, max=100))
     price = fields.Decimal(required=True, places=2, as_string=True, validate=validate.Range(min=0))
     currency = fields.String(load_default="NOK", validate=CURRENCY)
-    cutoff = fields.Time(load_default=time(15), metadata={"description": "Daily hand-over cut-off"})
+    cutoff = LocalTime(load_default=time(15), metadata={"description": "Daily hand-over cut-off"})
     transit_days = fields.Integer(load_default=1, validate=validate.Range(0, 30))
 
 

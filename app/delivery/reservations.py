@@ -66,8 +66,12 @@ def hold_slot(
     depot = db.session.get(Depot, template.depot_id) if template is not None else None
     if depot is None or depot.shop_id != shop_id:
         raise _invalid("template_id", f"No slot template {template_id}.")
-    if day < local_today(depot, now):
+    today = local_today(depot, now)
+    if day < today:
         raise _invalid("date", "The date is in the past.")
+    horizon = current_app.config["OPTIONS_MAX_DAYS"]
+    if (day - today).days >= horizon:
+        raise _invalid("date", f"Slots are offered for the next {horizon} days only.")
     depots = shop_depots(shop_id)
     if depot not in serving_depots(depots, point):
         raise _invalid(location_field, "The address is outside the delivery zones of this slot's depot.")
