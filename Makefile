@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench translations lock clean
+.PHONY: run test lint format bench translations lock check-newest clean
 
 # A fresh machine installs exactly the versions in requirements.lock (`make lock` refreshes it).
 $(STAMP): pyproject.toml requirements.lock
@@ -40,6 +40,12 @@ lock:  ## re-resolve the newest versions pyproject.toml allows, then run the tes
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/pip install --quiet --upgrade pip && .lock-venv/bin/pip install --quiet '.[dev]'
 	.lock-venv/bin/pip freeze --exclude leveranse > requirements.lock && rm -rf .lock-venv
+
+check-newest:  ## the suite against the newest versions pyproject.toml allows; the lock file is left alone
+	rm -rf .newest-venv && $(PYTHON) -m venv .newest-venv
+	.newest-venv/bin/pip install --quiet --upgrade pip && .newest-venv/bin/pip install --quiet -e '.[dev]'
+	.newest-venv/bin/pip freeze --exclude leveranse | diff requirements.lock - || true
+	.newest-venv/bin/python -m pytest -q -p no:cacheprovider -x; status=$$?; rm -rf .newest-venv; exit $$status
 
 clean:
 	rm -rf $(VENV) instance
