@@ -56,6 +56,10 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    # Served over HTTPS (production): cookies only travel encrypted. The embedded mode is plain HTTP.
+    SESSION_COOKIE_SECURE = _env_bool("SECURE_COOKIES", False)
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    PERMANENT_SESSION_LIFETIME = _env_int("SESSION_HOURS", 12) * 3600
 
     # OpenAPI (flask-smorest)
     API_TITLE = "Leveranse API"

@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
+import pytest
+from flask import g
+
+from app.extensions import db, limiter
+from app.models.types import utcnow
+from app.web import staff_auth
 from tests.factories import PASSWORD, make_shipment, make_shop, make_staff
 
 
@@ -45,3 +52,53 @@ def test_open_redirects_are_refused(client) -> None:
         "/staff/login?next=https://evil.example/", data={"email": "ops@shop.test", "password": PASSWORD}
     )
     assert response.headers["Location"] == "/staff/"
+
+
+@pytest.fixture
+def fresh_limits(app):
+    limiter.reset()  # the per-IP login limit (10 a minute) is not what these tests are about
+    yield
+    limiter.reset()
+
+
+def _login(client, password: str = PASSWORD):
+    return client.post("/staff/login", data={"email": "ops@shop.test", "password": password})
+
+
+def test_a_session_cookie_copied_before_logout_stops_working(app, fresh_limits) -> None:
+    make_staff()
+    mine, thief = app.test_client(), app.test_client()
+    assert _login(mine).status_code == 302
+    thief.set_cookie("session", mine.get_cookie("session").value)
+    assert thief.get("/staff/").status_code == 200
+    mine.post("/staff/logout")
+    assert thief.get("/staff/").status_code == 302  # back to the login page
+
+
+def test_a_new_password_ends_existing_sessions(app, client, fresh_limits) -> None:
+    user = make_staff()
+    assert _login(client).status_code == 302
+    user.set_password("another long password")
+    db.session.commit()
+    g.pop("_login_user", None)  # the test's app context outlives requests; Flask-Login caches the user in g
+    assert client.get("/staff/").status_code == 302
+
+
+def test_five_wrong_passwords_lock_the_account_for_a_while(app, client, fresh_limits) -> None:
+    user = make_staff()
+    for _ in range(5):
+        assert _login(client, "wrong").status_code == 401
+    assert _login(client).status_code == 401  # the right password, but locked
+    db.session.refresh(user)
+    assert user.locked_until is not None
+    user.locked_until = utcnow() - timedelta(seconds=1)  # the 15 minutes are over
+    db.session.commit()
+    assert _login(client).status_code == 302
+
+
+def test_an_unknown_email_costs_a_password_check_too(app, client, fresh_limits, monkeypatch) -> None:
+    checked = []
+    real = staff_auth.check_password_hash
+    monkeypatch.setattr(staff_auth, "check_password_hash", lambda *a: checked.append(1) or real(*a))
+    response = client.post("/staff/login", data={"email": "nobody@shop.test", "password": "x"})
+    assert response.status_code == 401 and checked == [1]

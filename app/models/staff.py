@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import String
+from sqlalchemy import Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -34,10 +34,23 @@ class StaffUser(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(String(16), default=Role.VIEWER.value)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Part of the session cookie: raising it (logout, a new password) ends every session issued before.
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+
+    def get_id(self) -> str:
+        """Flask-Login's session id: the user and the session version it was issued under."""
+        return f"{self.id}:{self.session_version}"
 
     def set_password(self, password: str) -> None:
-        """Store a salted scrypt hash (werkzeug's default), never the password."""
+        """Store a salted scrypt hash (werkzeug's default), never the password; older sessions end."""
         self.password_hash = generate_password_hash(password)
+        self.end_sessions()
+
+    def end_sessions(self) -> None:
+        """Make every session cookie issued so far worthless (server-side revocation)."""
+        self.session_version = (self.session_version or 0) + 1
 
     def check_password(self, password: str) -> bool:
         """True when `password` matches."""

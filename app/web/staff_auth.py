@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import functools
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
@@ -24,10 +26,39 @@ class LoginForm(FlaskForm):
     password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
 
 
+# Compared against when the email is unknown, so both answers take the same time (no enumeration).
+_DUMMY_HASH = generate_password_hash("not a password of anyone")
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
+
+
 @login_manager.user_loader
-def load_user(user_id: str) -> StaffUser | None:
-    """Flask-Login's loader."""
-    return db.session.get(StaffUser, int(user_id)) if user_id.isdigit() else None
+def load_user(session_id: str) -> StaffUser | None:
+    """Flask-Login's loader: the user, if the cookie's session version is still the current one."""
+    user_id, _, version = session_id.partition(":")
+    if not (user_id.isdigit() and version.isdigit() and len(user_id) < 10):
+        return None
+    user = db.session.get(StaffUser, int(user_id))
+    return user if user is not None and user.session_version == int(version) else None
+
+
+def _authenticate(email: str, password: str) -> StaffUser | None:
+    """The user when the password is right and the account is not locked; failures count towards a lockout."""
+    user = db.session.scalar(select(StaffUser).where(func.lower(StaffUser.email) == email))
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    now = utcnow()
+    locked = user.locked_until is not None and user.locked_until > now
+    if user.check_password(password) and not locked:
+        user.failed_logins = 0
+        return user
+    if not locked:
+        user.failed_logins = (user.failed_logins or 0) + 1
+        if user.failed_logins >= MAX_FAILED_LOGINS:
+            user.locked_until, user.failed_logins = now + LOCKOUT, 0
+    db.session.commit()
+    return None
 
 
 def staff_required(role: Role = Role.VIEWER):
@@ -61,14 +92,17 @@ def login():
     if request.method == "POST":
         status = 400
         if form.validate_on_submit():
-            email = form.email.data.strip().lower()
-            user = db.session.scalar(select(StaffUser).where(func.lower(StaffUser.email) == email))
-            if user is not None and user.check_password(form.password.data):
+            user = _authenticate(form.email.data.strip().lower(), form.password.data)
+            if user is not None:
                 login_user(user)
                 user.last_login_at = utcnow()
                 db.session.commit()
                 return redirect(_safe_next(request.args.get("next")))
-            flash("Wrong email or password.", "error")
+            flash(
+                f"Wrong email or password. After {MAX_FAILED_LOGINS} failed attempts an account is locked "
+                f"for {LOCKOUT.seconds // 60} minutes.",
+                "error",
+            )
             status = 401
     return render_template("staff/login.html", form=form), status
 
@@ -76,6 +110,8 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
-    """End the session."""
+    """End this session and every other one of this user (a copied cookie stops working too)."""
+    current_user.end_sessions()
+    db.session.commit()
     logout_user()
     return redirect(url_for("staff_auth.login"))
