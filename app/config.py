@@ -100,6 +100,7 @@ class Config:
     # parcels really were late (app/risk/warning_policy.py), judged on at least this many warnings.
     RISK_WARN_PRECISION = _env_float("RISK_WARN_PRECISION", 0.8)
     RISK_WARN_MIN_WARNINGS = _env_int("RISK_WARN_MIN_WARNINGS", 30)
+    RISK_QUEUE_PRECISION = _env_float("RISK_QUEUE_PRECISION", 0.5)
     RISK_LOST_P_LOST = _env_float("RISK_LOST_P_LOST", 0.5)
     RISK_STUCK_DWELL_FACTOR = _env_float("RISK_STUCK_DWELL_FACTOR", 3.0)
     RISK_RESCORE_INTERVAL_SECONDS = _env_float("RISK_RESCORE_INTERVAL_SECONDS", 300.0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from app.extensions import db
-from app.models import ApiKey, Role, Shipment, Shop, StaffUser
+from app.models import ApiKey, Role, Shipment, Shop, StaffUser, TrackingEvent
 
 PASSWORD = "correct horse battery"
 # The SMS provider stand-in and the webhook receiver fixtures (tests/conftest.py) accept these.
@@ -38,6 +38,22 @@ def make_shipment(shop: Shop, **overrides) -> Shipment:
     db.session.add(shipment)
     db.session.commit()
     return shipment
+
+
+def add_event(shipment: Shipment, occurred_at: datetime, status: str, reason: str | None = None) -> None:
+    """A committed carrier scan of `shipment`."""
+    db.session.add(
+        TrackingEvent(
+            shipment_id=shipment.id,
+            occurred_at=occurred_at,
+            status=status,
+            reason=reason,
+            carrier_code=status.upper(),
+            content_hash=f"{shipment.id}-{occurred_at.isoformat()}-{status}",
+            source="poll",
+        )
+    )
+    db.session.commit()
 
 
 def make_staff(email: str = "ops@shop.test", role: Role = Role.VIEWER) -> StaffUser:

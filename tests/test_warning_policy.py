@@ -16,16 +16,20 @@ from app.notify.triggers import queue_tracking_changes
 from app.risk.queue import book_share
 from app.risk.warning_policy import (
     CANDIDATES,
+    QUEUE_KEY,
+    Policies,
     WarningPolicy,
     WarningTrack,
     choose_policy,
     evaluate_threshold,
-    policy_on_holdout,
+    holdout_tracks,
+    stored_policy,
     with_policy,
 )
+from carriers.model import Status
 from carriers.sandbox.history import generate_history
-from planning.prediction import RiskSettings
-from tests.factories import make_shipment, make_shop
+from planning.prediction import RiskSettings, default_model
+from tests.factories import add_event, make_shipment, make_shop
 
 DEADLINE = datetime(2026, 11, 26, tzinfo=UTC)
 CUSTOMER = {
@@ -70,14 +74,49 @@ def test_too_few_warnings_is_no_policy_and_an_unreachable_target_is_flagged() ->
 def test_threshold_chosen_on_generated_history_meets_its_target_on_that_history() -> None:
     generated = generate_history(4000, seed=5, start=date(2025, 1, 6), days=120)
     records, events = [g.record for g in generated], [e for g in generated for e in g.events]
-    target = 0.6
-    policy = policy_on_holdout(
-        records, events, RiskSettings(), target_precision=target, min_warnings=20, source="generated"
-    )
+    target = 0.8  # the default: at least 80 % of the customers warned are really late
+    tracks = holdout_tracks(records, events, RiskSettings())
+    policy = choose_policy(tracks, target_precision=target, min_warnings=20, source="generated")
     assert policy is not None and policy.met_target, policy
     assert policy.precision >= target and policy.warned >= 20
     assert 0 < policy.recall <= 1 and policy.median_lead_days is not None
     assert policy.threshold in CANDIDATES
+    assert policy.median_lead_days >= 0.5  # warned on the day before the promise ended, not in its evening
+
+
+def test_the_queue_policy_sets_the_at_risk_threshold_only_when_it_met_its_target() -> None:
+    warning = WarningPolicy(threshold=0.9, target_precision=0.8, source="history")
+    queue = WarningPolicy(threshold=0.55, target_precision=0.5, source="history")
+    model = default_model(RiskSettings(at_risk_p_late=0.4))
+    assert Policies(warning, queue).settle(model).settings.at_risk_p_late == 0.55
+    missed = WarningPolicy(threshold=0.7, target_precision=0.5, source="history", met_target=False)
+    assert Policies(warning, missed).settle(model).settings.at_risk_p_late == 0.4
+    summary = Policies(warning, queue).summary({"rows": 3})
+    assert summary["rows"] == 3
+    assert stored_policy(summary) == warning and stored_policy(summary, QUEUE_KEY) == queue
+
+
+def test_retraining_learns_from_our_stored_scans(app, monkeypatch) -> None:
+    from app.risk import training
+
+    shop, _ = make_shop()
+    app.config["RISK_MIN_TRAINING_SHIPMENTS"] = 20
+    for index in range(24):
+        shipped = datetime(2026, 11, 2, 9, tzinfo=UTC) + timedelta(hours=7 * index)
+        shipment = make_shipment(
+            shop,
+            tracking_number=f"R{index}",
+            status="delivered",
+            shipped_at=shipped,
+            promised_date=(shipped + timedelta(days=2)).date(),
+            delivered_at=shipped + timedelta(days=1 + index % 3),
+        )
+        add_event(shipment, shipped + timedelta(hours=2), "in_transit")
+    seen = []
+    real_train = training.train
+    monkeypatch.setattr(training, "train", lambda *a, **kw: seen.append(kw["events"]) or real_train(*a, **kw))
+    assert training.retrain_model(now=datetime(2026, 11, 23, tzinfo=UTC)) is not None
+    assert len(seen[0]) == 24 and {e.status for e in seen[0]} == {Status.IN_TRANSIT}
 
 
 def _store_policy(threshold: float) -> None:

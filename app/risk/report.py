@@ -25,6 +25,7 @@ from app.extensions import db
 from app.models import Notification, Shipment, Shop
 from app.models.notification import OutboxState
 from app.notify.enqueue import CUSTOMER_CHANNELS, customer_zone
+from app.risk.model_store import current_model
 from app.risk.queue import at_risk_query
 from carriers.model import ACTIVE_STATUSES
 from notifications.model import Trigger
@@ -289,7 +290,7 @@ def risk_report(since: date | None = None, until: date | None = None) -> dict:
     outcomes = load_outcomes(
         since,
         until,
-        at_risk_p_late=current_app.config["RISK_AT_RISK_P_LATE"],
+        at_risk_p_late=current_model().settings.at_risk_p_late,
         lost_p_lost=current_app.config["RISK_LOST_P_LOST"],
     )
     return {

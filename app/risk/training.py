@@ -13,7 +13,7 @@ from app.models import RiskModelRecord, Shipment
 from app.models.types import utcnow
 from app.risk.model_store import risk_settings, store_model
 from app.risk.scoring import shipment_info
-from app.risk.warning_policy import policy_for_history, with_policy
+from app.risk.warning_policy import policies_for_history, scan_events
 from planning.prediction import HistoryRecord, train
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,9 @@ def retrain_model(now: datetime | None = None) -> RiskModelRecord | None:
             current_app.config["RISK_MIN_TRAINING_SHIPMENTS"],
         )
         return None
-    model = train(records, settings=risk_settings(), now=now)
-    record = store_model(model, source="history", summary=with_policy(None, policy_for_history(records)))
+    events = scan_events([int(r.shipment.shipment_id) for r in records])
+    model = train(records, settings=risk_settings(), now=now, events=events)
+    policies = policies_for_history(records, events)
+    record = store_model(policies.settle(model), source="history", summary=policies.summary(None))
     db.session.commit()
     return record

@@ -1,19 +1,21 @@
-"""When a customer is told "your parcel is running late": the p_late threshold, chosen on history.
+"""When a customer is told "your parcel is running late", and when staff see a parcel in the at-risk
+queue: p_late thresholds chosen on history.
 
-The staff's `at_risk` state starts low (RISK_AT_RISK_P_LATE) so staff see trouble early; a customer is
-warned only from a threshold at which, on history, at least RISK_WARN_PRECISION of the warned parcels
-really were late. The history is replayed as the service would have seen it: a model trained on the
+A customer is warned only from a threshold at which, on history, at least RISK_WARN_PRECISION of the
+warned parcels really were late; the staff's `at_risk` state starts lower, from the threshold at which at
+least RISK_QUEUE_PRECISION of the queued parcels were (so staff see trouble early, but the queue is not
+the whole book). The history is replayed as the service would have seen it: a model trained on the
 older part predicts each newer parcel at handoff, after every scan and every 12 hours until its promise
 ends (or it arrives); a parcel counts as warned from the first prediction at or above the threshold.
-The chosen threshold and the recall and lead time it buys are stored with the model (its summary JSON).
+The chosen thresholds and the recall and lead time they buy are stored with the model (its summary JSON).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, time, timedelta
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime
 
 import numpy as np
 from flask import current_app
@@ -23,12 +25,13 @@ from app.extensions import db
 from app.models import RiskModelRecord, TrackingEvent
 from app.risk.model_store import risk_settings
 from carriers.model import Reason, Status
-from planning.prediction import HistoryRecord, RiskModel, RiskSettings, ScanEvent, build_snapshot, train
+from planning.prediction import HistoryRecord, RiskModel, RiskSettings, ScanEvent, train
+from planning.prediction.in_flight import replay
 
 SUMMARY_KEY = "warning_policy"
+QUEUE_KEY = "queue_policy"
 CANDIDATES = tuple(round(0.05 + 0.01 * i, 2) for i in range(95))  # 0.05 … 0.99
 HOLDOUT_SHARE = 0.25
-STEP = timedelta(hours=12)  # the service re-scores every few minutes; half a day is close enough here
 # Back on track only once p_late is well below the warning threshold, so a parcel near it does not flap.
 CLEAR_FACTOR = 0.5
 _CACHE_KEY = "leveranse_warning_policy"
@@ -69,40 +72,26 @@ class WarningPolicy:
         return asdict(self)
 
 
-def _deadline(record: HistoryRecord) -> datetime:
-    return datetime.combine(record.shipment.promised_date + timedelta(days=1), time(0), UTC)
-
-
 def _was_late(record: HistoryRecord) -> bool:
-    return record.delivered_at is None or record.delivered_at.date() > record.shipment.promised_date
+    return record.delivered_at is None or record.delivered_at >= record.shipment.promise_end
 
 
 def warning_tracks(
     model: RiskModel, records: Sequence[HistoryRecord], events: Sequence[ScanEvent]
 ) -> list[WarningTrack]:
     """Replay `records` through `model`: p_late at handoff, after each scan and every STEP, up to the
-    end of the promised day or delivery, whichever is first."""
-    by_id: dict[str, list[ScanEvent]] = defaultdict(list)
-    for e in events:
-        by_id[e.shipment_id].append(e)
-    snapshots, owners = [], []
-    for i, record in enumerate(records):
-        info, deadline = record.shipment, _deadline(record)
-        end = min(deadline, record.delivered_at or deadline)
-        mine = sorted(by_id.get(info.shipment_id, ()), key=lambda e: e.occurred_at)
-        moments = {info.shipped_at + k * STEP for k in range(int((end - info.shipped_at) / STEP) + 1)}
-        moments |= {e.occurred_at for e in mine if info.shipped_at < e.occurred_at < end}
-        for at in sorted(m for m in moments if m < end):
-            snapshots.append(build_snapshot(info, mine, at))
-            owners.append(i)
+    end of the promised day in the destination's zone or delivery, whichever is first."""
+    played = replay(records, events)
     per_record: dict[int, list[tuple[datetime, float]]] = defaultdict(list)
-    for i, snapshot, prediction in zip(owners, snapshots, model.predict_many(snapshots), strict=True):
+    for i, snapshot, prediction in zip(
+        played.owners.tolist(), played.snapshots, model.predict_many(played.snapshots), strict=True
+    ):
         per_record[i].append((snapshot.now, prediction.p_late))
     return [
         WarningTrack(
             moments=tuple(at for at, _ in per_record[i]),
             p_late=tuple(p for _, p in per_record[i]),
-            deadline=_deadline(record),
+            deadline=record.shipment.promise_end,
             was_late=_was_late(record),
         )
         for i, record in enumerate(records)
@@ -159,32 +148,58 @@ def choose_policy(
     )
 
 
-def policy_on_holdout(
-    records: Sequence[HistoryRecord],
-    events: Sequence[ScanEvent],
-    settings: RiskSettings,
-    *,
-    target_precision: float,
-    min_warnings: int,
-    source: str,
-) -> WarningPolicy | None:
-    """Train on the older (1 − HOLDOUT_SHARE) of `records`, replay the newest and choose the threshold."""
+def holdout_tracks(
+    records: Sequence[HistoryRecord], events: Sequence[ScanEvent], settings: RiskSettings
+) -> list[WarningTrack]:
+    """The newest HOLDOUT_SHARE of `records` replayed through a model trained on the older rest."""
     ordered = sorted(records, key=lambda r: r.shipment.shipped_at)
     cut = int(len(ordered) * (1 - HOLDOUT_SHARE))
     if cut == 0 or cut == len(ordered):
-        return None
+        return []
     split = ordered[cut].shipment.shipped_at
     train_recs, test = ordered[:cut], ordered[cut:]
     model = train(
         train_recs, settings=settings, now=split, events=[e for e in events if e.occurred_at < split]
     )
-    data_end = max(r.delivered_at or _deadline(r) for r in ordered)
-    model = model.with_outcomes(test, data_end)
-    return choose_policy(
-        warning_tracks(model, test, events),
-        target_precision=target_precision,
-        min_warnings=min_warnings,
-        source=source,
+    data_end = max(r.delivered_at or r.shipment.promise_end for r in ordered)
+    return warning_tracks(model.with_outcomes(test, data_end), test, events)
+
+
+@dataclass(frozen=True)
+class Policies:
+    """The customer-warning and the staff-queue thresholds chosen on one replayed history."""
+
+    warning: WarningPolicy | None
+    queue: WarningPolicy | None
+
+    def summary(self, summary: dict | None) -> dict | None:
+        """A model summary that also carries both policies."""
+        out = with_policy(summary, self.warning)
+        if self.queue is not None:
+            out = {**(out or {}), QUEUE_KEY: self.queue.to_summary()}
+        return out
+
+    def settle(self, model: RiskModel) -> RiskModel:
+        """`model` with its at-risk threshold set from the queue policy (when it met its target)."""
+        if self.queue is None or not self.queue.met_target:
+            return model
+        return replace(model, settings=replace(model.settings, at_risk_p_late=self.queue.threshold))
+
+
+def choose_policies(
+    records: Sequence[HistoryRecord], events: Sequence[ScanEvent], settings: RiskSettings, *, source: str
+) -> Policies:
+    """Both thresholds, from one replay of the history's newest part."""
+    tracks = holdout_tracks(records, events, settings)
+    config = current_app.config
+    minimum = config["RISK_WARN_MIN_WARNINGS"]
+    return Policies(
+        warning=choose_policy(
+            tracks, target_precision=config["RISK_WARN_PRECISION"], min_warnings=minimum, source=source
+        ),
+        queue=choose_policy(
+            tracks, target_precision=config["RISK_QUEUE_PRECISION"], min_warnings=minimum, source=source
+        ),
     )
 
 
@@ -211,15 +226,15 @@ def scan_events(shipment_ids: Sequence[int], chunk: int = 5000) -> list[ScanEven
     return found
 
 
-def policy_for_history(records: Sequence[HistoryRecord]) -> WarningPolicy | None:
-    """The policy chosen on our own delivered shipments; when they give too few warnings to judge, the
-    policy stored with the newest model that has one (the demo's generated history, or an earlier run)."""
-    events = scan_events([int(r.shipment.shipment_id) for r in records])
-    policy = policy_on_holdout(records, events, risk_settings(), **policy_settings(), source="history")
-    if policy is not None:
-        return policy
-    summaries = db.session.scalars(select(RiskModelRecord.summary).order_by(RiskModelRecord.id.desc()))
-    return next((p for p in map(stored_policy, summaries) if p is not None), None)
+def policies_for_history(records: Sequence[HistoryRecord], events: Sequence[ScanEvent]) -> Policies:
+    """The policies chosen on our own delivered shipments; when they give too few warnings to judge, those
+    stored with the newest model that has them (the demo's generated history, or an earlier run)."""
+    chosen = choose_policies(records, events, risk_settings(), source="history")
+    summaries = list(db.session.scalars(select(RiskModelRecord.summary).order_by(RiskModelRecord.id.desc())))
+    return Policies(
+        warning=chosen.warning or next(filter(None, map(stored_policy, summaries)), None),
+        queue=chosen.queue or next(filter(None, (stored_policy(s, QUEUE_KEY) for s in summaries)), None),
+    )
 
 
 def with_policy(summary: dict | None, policy: WarningPolicy | None) -> dict | None:
@@ -229,18 +244,9 @@ def with_policy(summary: dict | None, policy: WarningPolicy | None) -> dict | No
     return {**(summary or {}), SUMMARY_KEY: policy.to_summary()}
 
 
-def policy_settings() -> dict:
-    """The target and minimum number of warnings from config, as keyword arguments."""
-    config = current_app.config
-    return {
-        "target_precision": config["RISK_WARN_PRECISION"],
-        "min_warnings": config["RISK_WARN_MIN_WARNINGS"],
-    }
-
-
-def stored_policy(summary: dict | None) -> WarningPolicy | None:
-    """The policy stored in a model's summary, if any."""
-    data = (summary or {}).get(SUMMARY_KEY)
+def stored_policy(summary: dict | None, key: str = SUMMARY_KEY) -> WarningPolicy | None:
+    """The (customer-warning, or with QUEUE_KEY the staff-queue) policy stored in a model's summary."""
+    data = (summary or {}).get(key)
     return WarningPolicy(**data) if data else None
 
 

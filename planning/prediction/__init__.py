@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import numpy as np
@@ -21,6 +22,7 @@ from planning.prediction.features import (
     epoch,
     transit_clock,
 )
+from planning.prediction.in_flight import InFlightCalibration, replay
 from planning.prediction.lanes import GroupColumns, LaneTable, Level
 from planning.prediction.model import (
     CATEGORICAL,
@@ -124,6 +126,7 @@ def train(
 ) -> RiskModel:
     """Learn a risk model from history known at `now` (later shipments and deliveries are ignored)."""
     s = settings or RiskSettings()
+    events = [e for e in events if e.occurred_at <= now]
     recs = [r for r in records if r.shipment.shipped_at < now]
     if not recs:
         return default_model(s)
@@ -221,7 +224,26 @@ def train(
         # The checks the model starts with: those that the drift of the last few weeks is read from.
         window = np.flatnonzero(arrays.shipped_ts >= now_ts - 2 * drift_memory)
         model = model.with_checks(arrays.select(window), full, ref_all, delivered_ts[window], now_ts)
+        if n_cal and events:
+            # Replayed with the lane table the calibration slice was not part of.
+            unseen = replace(model, lanes=fit_table)
+            model.in_flight = _fit_in_flight(unseen, [recs[i] for i in cal_rows], late[cal_rows], events, now)
     return model
+
+
+def _fit_in_flight(
+    model: RiskModel,
+    records: Sequence[HistoryRecord],
+    late: np.ndarray,
+    events: Sequence[ScanEvent],
+    now: datetime,
+) -> InFlightCalibration | None:
+    """The in-flight calibration from `records` replayed up to `now` with their known outcomes."""
+    played = replay(records, events, until=now)
+    if not played.snapshots:
+        return None
+    _, position, moving = model.predict_with_position(played.snapshots)
+    return InFlightCalibration.fit(position[moving], late[played.owners][moving])
 
 
 def _checks(

@@ -49,6 +49,7 @@ from planning.prediction.features import (
     epoch,
     transit_clock,
 )
+from planning.prediction.in_flight import InFlightCalibration
 from planning.prediction.lanes import (
     GAP,
     HOUR_P10,
@@ -78,7 +79,8 @@ from planning.prediction.recent import (
 
 # 4: the pickled classes moved into the planning.prediction package (their module paths changed).
 # 5: deadlines at the end of the promised day in the destination's zone; states for returns and arrivals.
-FORMAT_VERSION = 5
+# 6: p_late on the way from an in-flight calibration fitted on replayed history.
+FORMAT_VERSION = 6
 MAGIC = b"LEVERANSE-RISK"
 DELAY_SIGNALS = frozenset(
     {Reason.CARRIER_DELAY, Reason.CUSTOMS, Reason.WEATHER, Reason.HELD, EXCEPTION_SIGNAL}
@@ -209,6 +211,7 @@ class RiskModel:
     residual_z: np.ndarray = field(default_factory=lambda: UNIT_Z.copy())
     late_model: HistGradientBoostingClassifier | None = None
     calibrator: LogitCalibration | None = None
+    in_flight: InFlightCalibration | None = None  # p_late on the way, from replayed history
     cover_curve: np.ndarray = field(default_factory=COVER_LEVELS.copy)  # share covered by each level's date
     model_version: str = "prior"
 
@@ -388,6 +391,13 @@ class RiskModel:
         """Predict many in-flight shipments at once (vectorised)."""
         if not snapshots:
             return []
+        return self.predict_with_position(snapshots)[0]
+
+    def predict_with_position(
+        self, snapshots: Sequence[Snapshot]
+    ) -> tuple[list[Prediction], np.ndarray, np.ndarray]:
+        """Predictions, each parcel's position on its way (the in-flight calibration's N×6 inputs), and
+        which rows are still moving (not out for delivery, arrived, returned or past their promise)."""
         s = self.settings
         arrays = encode_shipments([x.shipment for x in snapshots], s)
         now_ts = epoch([x.now for x in snapshots])
@@ -445,8 +455,26 @@ class RiskModel:
         log_odds = (
             _logit(h.p_late) + _logit(now_ratio) - _logit(base) + s.signal_log_odds * (signal_count + stuck)
         )
+        position = np.column_stack(
+            [
+                np.clip(log_odds, -12, 12),
+                arrays.deadline_y - elapsed,
+                elapsed - np.floor(elapsed),
+                dwell,
+                signal_count,
+                stuck,
+            ]
+        )
+        moving = (
+            ~out_for_delivery
+            & ~past
+            & np.array([x.status not in ARRIVED and _left_state(x) is None for x in snapshots])
+        )
+        p_late = 1 / (1 + np.exp(-log_odds))
+        if self.in_flight is not None and moving.any():
+            p_late[moving] = self.in_flight.predict(position[moving])
         # "Late" is a fact, not a prediction: below certainty until the promised day is over.
-        p_late = np.minimum(1 / (1 + np.exp(-log_odds)), 0.9999)
+        p_late = np.minimum(p_late, 0.9999)
         # Out for delivery: late only if the van brings it back, and on the promised day itself.
         promised_today = np.array(
             [x.now.astimezone(x.shipment.zone).date() == x.shipment.promised_date for x in snapshots]
@@ -466,7 +494,10 @@ class RiskModel:
         alive = np.clip(not_delivered, LATE_NOT_LOST, 1) * np.where(scanned, silence, 1.0)
         p_lost = prior / (prior + (1 - prior) * alive)
 
-        return self._finish(snapshots, arrays, h, eta_ts, p_late, p_lost, dwell, normal_gap, stuck, now_ts)
+        predictions = self._finish(
+            snapshots, arrays, h, eta_ts, p_late, p_lost, dwell, normal_gap, stuck, now_ts
+        )
+        return predictions, position, moving
 
     def _finish(
         self,

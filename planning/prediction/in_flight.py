@@ -1,0 +1,86 @@
+"""p_late for parcels on their way, learned from how parcels in the same position really ended.
+
+The transit model's p_late (the handoff odds moved by the survival of the ETA grid) is smooth but its
+tails are not: the evening before the promised day, with the van run still to come, it can say 0.99 for a
+parcel that arrives the next morning like most of its kind. The in-flight calibration is fitted on the
+history replayed as the service saw it — every parcel at handoff, after each scan and every STEP until
+its promise ended or it arrived — and maps the model's view of a parcel on its way (its odds, business
+days left, time of day, silence, carrier signals) to how often parcels in that position were late.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+from sklearn.ensemble import HistGradientBoostingClassifier
+
+from planning.prediction.data import HistoryRecord, ScanEvent, Snapshot, build_snapshot
+
+STEP = timedelta(hours=12)  # the service re-scores every few minutes; half a day is close enough here
+# Feature columns: model log-odds, business days left, time of day, business days silent, signals, stuck.
+MONOTONE = (1, -1, 0, 0, 1, 1)
+MIN_ROWS = 500
+
+
+@dataclass(frozen=True)
+class Replay:
+    """Snapshots of `records` as the service would have seen them, and whose each one is."""
+
+    snapshots: list[Snapshot]
+    owners: np.ndarray  # index into the replayed records
+
+
+def replay(
+    records: Sequence[HistoryRecord], events: Iterable[ScanEvent], until: datetime | None = None
+) -> Replay:
+    """Each record at handoff, after each scan and every STEP up to the end of its promised day or its
+    delivery, whichever is first (and before `until`, when given)."""
+    by_id: dict[str, list[ScanEvent]] = defaultdict(list)
+    for e in events:
+        by_id[e.shipment_id].append(e)
+    snapshots, owners = [], []
+    for i, record in enumerate(records):
+        info = record.shipment
+        end = min(info.promise_end, record.delivered_at or info.promise_end)
+        if until is not None:
+            end = min(end, until)
+        mine = sorted(by_id.get(info.shipment_id, ()), key=lambda e: e.occurred_at)
+        if end <= info.shipped_at:
+            continue
+        moments = {info.shipped_at + k * STEP for k in range(int((end - info.shipped_at) / STEP) + 1)}
+        moments |= {e.occurred_at for e in mine if info.shipped_at < e.occurred_at < end}
+        for at in sorted(m for m in moments if m < end):
+            snapshots.append(build_snapshot(info, mine, at))
+            owners.append(i)
+    return Replay(snapshots, np.array(owners, dtype=np.int64))
+
+
+@dataclass(frozen=True)
+class InFlightCalibration:
+    """A monotone boosted classifier from a parcel's position on its way to P(late)."""
+
+    classifier: HistGradientBoostingClassifier
+
+    @classmethod
+    def fit(cls, features: np.ndarray, late: np.ndarray) -> InFlightCalibration | None:
+        """Fit on N×6 features and known outcomes (NaN skipped); None with too few rows or one class."""
+        known = ~np.isnan(late)
+        if known.sum() < MIN_ROWS or len(np.unique(late[known])) < 2:
+            return None
+        classifier = HistGradientBoostingClassifier(
+            max_iter=150,
+            learning_rate=0.08,
+            min_samples_leaf=60,
+            l2_regularization=1.0,
+            monotonic_cst=list(MONOTONE),
+            random_state=0,
+        ).fit(features[known], late[known].astype(int))
+        return cls(classifier)
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        """P(late) per row."""
+        return self.classifier.predict_proba(features)[:, 1]
