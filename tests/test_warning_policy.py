@@ -23,6 +23,7 @@ from app.risk.warning_policy import (
     choose_policy,
     evaluate_threshold,
     holdout_tracks,
+    precision_lower_bound,
     stored_policy,
     with_policy,
 )
@@ -60,6 +61,13 @@ def test_known_truth_gives_the_lowest_threshold_that_meets_the_target() -> None:
     assert below["precision"] < 0.8
     assert policy.recall == pytest.approx(1 - policy.threshold**2, abs=0.03)
     assert policy.median_lead_days == 2.0
+
+
+def test_a_lucky_small_sample_does_not_meet_the_target() -> None:
+    assert precision_lower_bound(0.8, 10) == pytest.approx(0.6016, abs=1e-4)  # Wilson, one-sided 90 %
+    perfect = [WarningTrack((DEADLINE - timedelta(days=1),), (0.9,), DEADLINE, True) for _ in range(6)]
+    policy = choose_policy(perfect, target_precision=0.8, min_warnings=5, source="generated")
+    assert policy.precision == 1.0 and not policy.met_target
 
 
 def test_too_few_warnings_is_no_policy_and_an_unreachable_target_is_flagged() -> None:

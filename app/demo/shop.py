@@ -18,7 +18,8 @@ from carriers.numbers import make_tracking_number
 from carriers.registry import CARRIERS
 
 DEMO_SHOP_NAME = "Nordlys Sport (demo)"
-_LANES = {
+DEMO_TIMEZONE = "Europe/Oslo"
+DEMO_LANES = {
     "bring": ("NO", "0150", "NO", "5003"),
     "postnord": ("SE", "11122", "DK", "8000"),
     "dhl": ("DE", "10115", "NO", "7010"),
@@ -59,7 +60,7 @@ def seed_demo(count: int, register: SandboxRegistrar | None = None, seed: int = 
     existing = demo_shop()
     if existing is not None:
         return existing, None
-    shop = Shop(name=DEMO_SHOP_NAME, default_language="nb", default_timezone="Europe/Oslo")
+    shop = Shop(name=DEMO_SHOP_NAME, default_language="nb", default_timezone=DEMO_TIMEZONE)
     db.session.add(shop)
     _, plain = ApiKey.issue(shop, "demo")
     db.session.flush()
@@ -98,7 +99,7 @@ def _register(
 ) -> list[Shipment]:
     items = []
     for carrier, index, scenario, started in plans:
-        origin_country, origin_postcode, dest_country, dest_postcode = _LANES[carrier]
+        origin_country, origin_postcode, dest_country, dest_postcode = DEMO_LANES[carrier]
         number = make_tracking_number(carrier, 1000 + index)
         if register is not None:
             register(carrier, number, scenario, started)

@@ -12,6 +12,7 @@ The chosen thresholds and the recall and lead time they buy are stored with the 
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, replace
@@ -34,6 +35,7 @@ CANDIDATES = tuple(round(0.05 + 0.01 * i, 2) for i in range(95))  # 0.05 … 0.9
 HOLDOUT_SHARE = 0.25
 # Back on track only once p_late is well below the warning threshold, so a parcel near it does not flap.
 CLEAR_FACTOR = 0.5
+WILSON_Z = 1.2816  # one-sided 90 %
 _CACHE_KEY = "leveranse_warning_policy"
 
 
@@ -74,6 +76,13 @@ class WarningPolicy:
 
 def _was_late(record: HistoryRecord) -> bool:
     return record.delivered_at is None or record.delivered_at >= record.shipment.promise_end
+
+
+def precision_lower_bound(precision: float, n: int, z: float = WILSON_Z) -> float:
+    """The lower end of the Wilson score interval of a share `precision` seen on `n` cases."""
+    centre = precision + z * z / (2 * n)
+    spread = z * math.sqrt(precision * (1 - precision) / n + z * z / (4 * n * n))
+    return (centre - spread) / (1 + z * z / n)
 
 
 def warning_tracks(
@@ -125,8 +134,9 @@ def evaluate_threshold(tracks: Sequence[WarningTrack], threshold: float) -> dict
 def choose_policy(
     tracks: Sequence[WarningTrack], *, target_precision: float, min_warnings: int, source: str
 ) -> WarningPolicy | None:
-    """The lowest threshold with at least `min_warnings` warnings whose precision meets the target (the
-    precision of all warnings at or above it, so it is not one noisy bin).
+    """The lowest threshold with at least `min_warnings` warnings whose precision meets the target with
+    confidence: the lower bound of its 90 % Wilson interval, over all warnings at or above the threshold
+    (so neither one noisy bin nor a lucky small sample decides).
 
     When no threshold reaches the target, the most precise one (`met_target` False); None when no
     threshold gives `min_warnings` warnings.
@@ -135,7 +145,10 @@ def choose_policy(
     judged = [(t, figures) for t, figures in judged if figures["warned"] >= min_warnings]
     if not judged:
         return None
-    chosen = next(((t, f) for t, f in judged if f["precision"] >= target_precision), None)
+    chosen = next(
+        ((t, f) for t, f in judged if precision_lower_bound(f["precision"], f["warned"]) >= target_precision),
+        None,
+    )
     met = chosen is not None
     threshold, figures = chosen or max(judged, key=lambda item: (item[1]["precision"], -item[0]))
     return WarningPolicy(

@@ -261,6 +261,17 @@ def _checks(
     return checks_of(part, q, delivered_ts[rows], now_ts, CHECK_LEVELS, dated=False)
 
 
+def _without_empty_columns(feats: np.ndarray) -> np.ndarray:
+    """`feats` with columns that are missing on every row (e.g. no coordinates in the whole history) set
+    to 0: the boosted models cannot bin a column without a value, and a constant one is never split on."""
+    empty = np.isnan(feats).all(axis=0)
+    if not empty.any():
+        return feats
+    out = feats.copy()
+    out[:, empty] = 0.0
+    return out
+
+
 def _fit_eta(feats: np.ndarray, log_y: np.ndarray, rows: np.ndarray) -> HistGradientBoostingRegressor:
     """The ETA median regressor on handoff features."""
     fit = rows[~np.isnan(log_y[rows])]
@@ -272,7 +283,7 @@ def _fit_eta(feats: np.ndarray, log_y: np.ndarray, rows: np.ndarray) -> HistGrad
         min_samples_leaf=40,
         early_stopping=True,
         random_state=0,
-    ).fit(feats[fit], log_y[fit])
+    ).fit(_without_empty_columns(feats[fit]), log_y[fit])
 
 
 def _fit_late(feats: np.ndarray, late: np.ndarray, rows: np.ndarray) -> HistGradientBoostingClassifier:
@@ -286,4 +297,4 @@ def _fit_late(feats: np.ndarray, late: np.ndarray, rows: np.ndarray) -> HistGrad
         l2_regularization=1.0,
         early_stopping=True,
         random_state=0,
-    ).fit(feats[fit], late[fit].astype(int))
+    ).fit(_without_empty_columns(feats[fit]), late[fit].astype(int))
