@@ -1,6 +1,6 @@
 """Benchmark: delay warnings replayed on generated histories, without and with the in-flight calibration.
 
-The newest quarter of each history is replayed as the service sees it (handoff, every scan, every 12 h);
+The newest quarter of each history is replayed as the service sees it (handoff, every scan, every 6 h);
 per variant: the customer-warning and staff-queue thresholds chosen for their precision targets, the
 precision, recall and median lead time they buy, the time-averaged share of the book in the queue, the
 calibration error (ECE) of p_late and the ETA p50 error on the replayed moments.

@@ -5,7 +5,7 @@ A customer is warned only from a threshold at which, on history, at least RISK_W
 warned parcels really were late; the staff's `at_risk` state starts lower, from the threshold at which at
 least RISK_QUEUE_PRECISION of the queued parcels were (so staff see trouble early, but the queue is not
 the whole book). The history is replayed as the service would have seen it: a model trained on the
-older part predicts each newer parcel at handoff, after every scan and every 12 hours until its promise
+older part predicts each newer parcel at handoff, after every scan and every 6 hours until its promise
 ends (or it arrives); a parcel counts as warned from the first prediction at or above the threshold.
 The chosen thresholds and the recall and lead time they buy are stored with the model (its summary JSON).
 """

@@ -20,7 +20,10 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 
 from planning.prediction.data import HistoryRecord, ScanEvent, Snapshot, build_snapshot
 
-STEP = timedelta(hours=12)  # the service re-scores every few minutes; half a day is close enough here
+STEP = timedelta(hours=6)  # the service re-scores every few minutes; a quarter of a day is close enough
+# Each parcel's grid starts at its own phase (a golden-ratio sequence): with fixed carrier schedules a
+# shared phase would show the calibration only a few times of day and a few silences per milestone.
+_PHASE = 0.6180339887
 # Feature columns: model log-odds, business days left, time of day, business days silent, signals, stuck.
 MONOTONE = (1, -1, 0, 0, 1, 1)
 MIN_ROWS = 500
@@ -37,8 +40,8 @@ class Replay:
 def replay(
     records: Sequence[HistoryRecord], events: Iterable[ScanEvent], until: datetime | None = None
 ) -> Replay:
-    """Each record at handoff, after each scan and every STEP up to the end of its promised day or its
-    delivery, whichever is first (and before `until`, when given)."""
+    """Each record at handoff, after each scan and every STEP (from its own phase) up to the end of its
+    promised day or its delivery, whichever is first (and before `until`, when given)."""
     by_id: dict[str, list[ScanEvent]] = defaultdict(list)
     for e in events:
         by_id[e.shipment_id].append(e)
@@ -51,7 +54,8 @@ def replay(
         mine = sorted(by_id.get(info.shipment_id, ()), key=lambda e: e.occurred_at)
         if end <= info.shipped_at:
             continue
-        moments = {info.shipped_at + k * STEP for k in range(int((end - info.shipped_at) / STEP) + 1)}
+        first = info.shipped_at + STEP * ((i * _PHASE) % 1)
+        moments = {info.shipped_at} | {first + k * STEP for k in range(int((end - first) / STEP) + 1)}
         moments |= {e.occurred_at for e in mine if info.shipped_at < e.occurred_at < end}
         for at in sorted(m for m in moments if m < end):
             snapshots.append(build_snapshot(info, mine, at))
