@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import json
 import socket
 import uuid
@@ -50,7 +49,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from notifications import http
+from notifications import egress, http
 from notifications.errors import DestinationRefused, PermanentSendError, RetryableSendError
 from notifications.model import Channel, SendResult
 from notifications.retry import HOUR, MINUTE, RetrySchedule
@@ -194,32 +193,20 @@ def check_destination(url: str, allow_private: bool) -> None:
     if allow_private:
         return
     try:
-        infos = socket.getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
+        egress.resolve_public(parts.hostname, port)
     except socket.gaierror as exc:
         raise RetryableSendError(f"cannot resolve {parts.hostname!r}: {exc}", kind="dns") from exc
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%")[0])
-        if not _is_public(address):
-            raise DestinationRefused(
-                f"webhook URL {url!r} resolves to {address}, which is not a public address"
-                " (private, loopback, link-local or reserved)"
-            )
-
-
-def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address):
-        embedded = address.ipv4_mapped or address.sixtofour or (address.teredo or (None, None))[1]
-        if embedded is not None:
-            return _is_public(embedded)
-    return address.is_global and not address.is_multicast
 
 
 class WebhookChannel(Channel):
-    """Posts signed events over one keep-alive session."""
+    """Posts signed events over one keep-alive session that, unless `allow_private`, reaches only public
+    addresses (see `notifications.egress`)."""
 
     def __init__(self, settings: WebhookSettings, session: requests.Session | None = None) -> None:
         self.settings = settings
         self.session = session or http.make_session(settings.user_agent)
+        if not settings.allow_private:
+            egress.guard_session(self.session)
 
     def send(self, message: WebhookMessage, now: datetime | None = None) -> SendResult:
         """Deliver the event once; the provider id is the event id."""
