@@ -6,7 +6,7 @@ from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 from werkzeug.datastructures import FileStorage
 
-from app.api.schemas import POLLED_CARRIERS, PageQuerySchema
+from app.api.schemas import POLLED_CARRIERS, DecimalInput, DecimalString, PageQuerySchema
 from app.input_guard import SaneDateTime
 from app.models import ClaimKind, ClaimState, Liability, RemedyKind
 
@@ -58,9 +58,7 @@ class ClaimClassifySchema(Schema):
 
 class ClaimRemedyDecisionSchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(_values(RemedyKind)))
-    amount = fields.Decimal(
-        places=2,
-        as_string=False,
+    amount = DecimalInput(
         validate=_AMOUNT,
         metadata={"description": "At most the goods value; none for reship and none."},
     )
@@ -69,9 +67,7 @@ class ClaimRemedyDecisionSchema(Schema):
 
 class ClaimCarrierDecisionSchema(Schema):
     outcome = fields.String(required=True, validate=validate.OneOf(_values(CARRIER_OUTCOMES)))
-    amount = fields.Decimal(
-        places=2,
-        as_string=False,
+    amount = DecimalInput(
         validate=_AMOUNT,
         metadata={"description": "Approved; at most the claimed."},
     )
@@ -120,7 +116,7 @@ class ClaimShipmentSchema(Schema):
 
 class ClaimRemedySchema(Schema):
     kind = fields.String(allow_none=True, metadata={"enum": _values(RemedyKind)})
-    amount = fields.Decimal(as_string=True, allow_none=True)
+    amount = DecimalString(allow_none=True)
     decided_at = fields.AwareDateTime(allow_none=True)
 
 
@@ -129,7 +125,7 @@ class ClaimCarrierSideSchema(Schema):
     status = fields.String(allow_none=True)
     submitted_at = fields.AwareDateTime(allow_none=True)
     decided_at = fields.AwareDateTime(allow_none=True)
-    approved_amount = fields.Decimal(as_string=True, allow_none=True)
+    approved_amount = DecimalString(allow_none=True)
     denial_reason = fields.String(allow_none=True)
 
 
@@ -166,14 +162,14 @@ class ClaimSchema(Schema):
     source = fields.String(metadata={"description": "detection, customer, shop or staff"})
     rule = fields.String()
     liability = fields.String(allow_none=True, metadata={"enum": _values(Liability)})
-    goods_value = fields.Decimal(as_string=True, allow_none=True)
+    goods_value = DecimalString(allow_none=True)
     currency = fields.String(allow_none=True)
-    carrier_cap = fields.Decimal(as_string=True, allow_none=True)
-    claim_amount = fields.Decimal(
-        as_string=True, allow_none=True, metadata={"description": "What the carrier can be asked for."}
+    carrier_cap = DecimalString(allow_none=True)
+    claim_amount = DecimalString(
+        allow_none=True, metadata={"description": "What the carrier can be asked for."}
     )
-    uncovered_amount = fields.Decimal(
-        as_string=True, allow_none=True, metadata={"description": "Goods value the carrier's cap leaves."}
+    uncovered_amount = DecimalString(
+        allow_none=True, metadata={"description": "Goods value the carrier's cap leaves."}
     )
     remedy = fields.Nested(ClaimRemedySchema)
     carrier = fields.Nested(ClaimCarrierSideSchema)

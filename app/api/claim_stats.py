@@ -11,6 +11,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from app.api.auth import require_api_key
 from app.api.problems import ApiProblem
+from app.api.schemas import DecimalString
 from app.claims.analytics import claim_stats
 from app.models.types import utcnow
 
@@ -65,8 +66,8 @@ class LaneRateSchema(RateSchema):
 
 class MoneySchema(Schema):
     currency = fields.String(allow_none=True)
-    claimed = fields.Decimal(as_string=True)
-    recovered = fields.Decimal(as_string=True)
+    claimed = DecimalString()
+    recovered = DecimalString()
     share = fields.Float(allow_none=True)
 
 

@@ -209,6 +209,8 @@ class ClaimCollection(MethodView):
     @idempotent
     @bp.arguments(ClaimCreateSchema)
     @bp.response(201, ClaimDetailSchema)
+    @bp.alt_response(404, response="NOT_FOUND", description="No such shipment")
+    @bp.alt_response(409, response="CONFLICT")
     def post(self, data: dict):
         """Open a claim about one of the shop's shipments; 409 when one of that kind is already open."""
         shipment = _own_shipment(data["shipment_id"])
@@ -236,6 +238,7 @@ class ClaimClassify(MethodView):
     @idempotent
     @bp.arguments(ClaimClassifySchema)
     @bp.response(200, ClaimDetailSchema)
+    @bp.alt_response(409, response="CONFLICT")
     def post(self, data: dict, reference: str):
         """Say who bears the loss (and correct the kind): opened → classified."""
         claim = _own_claim(reference, for_update=True)
@@ -249,6 +252,7 @@ class ClaimRemedy(MethodView):
     @idempotent
     @bp.arguments(ClaimRemedyDecisionSchema)
     @bp.response(200, ClaimDetailSchema)
+    @bp.alt_response(409, response="CONFLICT")
     def post(self, data: dict, reference: str):
         """Decide what the customer gets (refund, reship, store credit, compensation, none)."""
         claim = _own_claim(reference, for_update=True)
@@ -267,6 +271,8 @@ class ClaimSubmit(MethodView):
     @idempotent
     @bp.arguments(ClaimSubmitSchema)
     @bp.response(200, ClaimDetailSchema)
+    @bp.alt_response(409, response="CONFLICT")
+    @bp.alt_response(503, response="SERVICE_UNAVAILABLE")
     def post(self, data: dict, reference: str):
         """File the claim with the carrier (its claims API), or record the claim number its portal gave."""
         claim = _own_claim(reference, for_update=True)
@@ -279,6 +285,7 @@ class ClaimCarrierDecision(MethodView):
     @idempotent
     @bp.arguments(ClaimCarrierDecisionSchema)
     @bp.response(200, ClaimDetailSchema)
+    @bp.alt_response(409, response="CONFLICT")
     def post(self, data: dict, reference: str):
         """Record what the carrier answered to the submitted claim."""
         claim = _own_claim(reference, for_update=True)
@@ -298,6 +305,7 @@ class ClaimClose(MethodView):
     @idempotent
     @bp.arguments(ClaimCloseSchema)
     @bp.response(200, ClaimDetailSchema)
+    @bp.alt_response(409, response="CONFLICT")
     def post(self, data: dict, reference: str):
         """Finish the claim; a carrier-liable claim closed without filing needs a note saying why."""
         claim = _own_claim(reference, for_update=True)
@@ -310,6 +318,7 @@ class ClaimEvidence(MethodView):
     @idempotent
     @bp.arguments(ClaimEvidenceSchema, location="multipart")
     @bp.response(200, ClaimDetailSchema)
+    @bp.alt_response(409, response="CONFLICT")
     def post(self, data: dict, reference: str):
         """Add photos or documents (`files`, repeated) and/or a `note`; all files are kept, or none."""
         claim = _own_claim(reference, for_update=True)

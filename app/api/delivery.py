@@ -133,6 +133,7 @@ class DeliveryOptions(MethodView):
     @bp.arguments(OptionsQuerySchema, location="query")
     @bp.arguments(OptionsRequestSchema)
     @bp.response(200, OptionsResponseSchema)
+    @bp.alt_response(503, response="SERVICE_UNAVAILABLE")
     def post(self, query: dict, data: dict):
         """Own-fleet slots (priced, green where a van passes anyway) and carrier services for an address."""
         now = utcnow()
@@ -180,6 +181,8 @@ class ReservationCollection(MethodView):
     @idempotent
     @bp.arguments(ReservationCreateSchema)
     @bp.response(201, ReservationSchema)
+    @bp.alt_response(409, response="CONFLICT")
+    @bp.alt_response(503, response="SERVICE_UNAVAILABLE")
     def post(self, data: dict):
         """Hold a slot during checkout (HOLD_TTL_SECONDS); 409 when it is no longer available."""
         located = _located(data)
@@ -223,6 +226,7 @@ class ReservationConfirm(MethodView):
     @idempotent
     @bp.arguments(ReservationConfirmSchema)
     @bp.response(200, ReservationSchema)
+    @bp.alt_response(409, response="CONFLICT")
     def post(self, data: dict, public_id: str):
         """Book the held slot for the placed order, optionally linking the shipment."""
         reservation = _own(public_id)

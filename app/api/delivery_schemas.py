@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from app.api.schemas import PageQuerySchema
+from app.api.schemas import DecimalString, PageQuerySchema
 from app.input_guard import SaneDate, SaneDateTime, id_field
 from app.models import ReservationState
 
@@ -12,16 +12,24 @@ COUNTRY = validate.Regexp(r"^[A-Z]{2}$", error="Use an ISO 3166-1 alpha-2 code."
 
 
 class AddressSchema(Schema):
-    street = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    postcode = fields.String(required=True, validate=validate.Length(min=1, max=16))
-    city = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    country = fields.String(required=True, validate=COUNTRY)
+    street = fields.String(
+        required=True, validate=validate.Length(min=1, max=200), metadata={"example": "Storgata 12"}
+    )
+    postcode = fields.String(
+        required=True, validate=validate.Length(min=1, max=16), metadata={"example": "0150"}
+    )
+    city = fields.String(
+        required=True, validate=validate.Length(min=1, max=100), metadata={"example": "Oslo"}
+    )
+    country = fields.String(required=True, validate=COUNTRY, metadata={"example": "NO"})
 
 
 class CoordinatesSchema(Schema):
-    lat = fields.Float(required=True, validate=validate.Range(-90, 90))
-    lon = fields.Float(required=True, validate=validate.Range(-180, 180))
-    country = fields.String(validate=COUNTRY, metadata={"description": "Improves carrier predictions."})
+    lat = fields.Float(required=True, validate=validate.Range(-90, 90), metadata={"example": 59.92})
+    lon = fields.Float(required=True, validate=validate.Range(-180, 180), metadata={"example": 10.76})
+    country = fields.String(
+        validate=COUNTRY, metadata={"description": "Improves carrier predictions.", "example": "NO"}
+    )
     postcode = fields.String(validate=validate.Length(max=16))
 
 
@@ -71,7 +79,7 @@ class SlotOptionSchema(Schema):
     start = fields.AwareDateTime()
     end = fields.AwareDateTime()
     offered = fields.Boolean()
-    price = fields.Decimal(as_string=True, allow_none=True)
+    price = DecimalString(allow_none=True)
     currency = fields.String()
     green = fields.Boolean()
     remaining = fields.Integer()
@@ -82,7 +90,7 @@ class CarrierOptionSchema(Schema):
     carrier = fields.String()
     service = fields.String()
     label = fields.String()
-    price = fields.Decimal(as_string=True)
+    price = DecimalString()
     currency = fields.String()
     handover_at = fields.AwareDateTime()
     promised_date = fields.Date()
@@ -118,7 +126,7 @@ class ReservationSchema(Schema):
     date = fields.Date()
     start = fields.AwareDateTime()
     end = fields.AwareDateTime()
-    price = fields.Decimal(as_string=True)
+    price = DecimalString()
     currency = fields.String()
     expires_at = fields.AwareDateTime()
     confirmed_at = fields.AwareDateTime(allow_none=True)

@@ -15,11 +15,13 @@ from sqlalchemy import select
 
 from app.api.auth import require_api_key
 from app.api.fleet_schemas import (
+    CarrierServiceReadSchema,
     CarrierServiceSchema,
     CarrierServiceUpdateSchema,
     ClosureSchema,
     DepotSchema,
     DepotUpdateSchema,
+    SlotTemplateReadSchema,
     SlotTemplateSchema,
     SlotTemplateUpdateSchema,
     VehicleSchema,
@@ -58,6 +60,11 @@ def _doc(text: str):
     return mark
 
 
+def _may_conflict(possible: bool = True):
+    """Document the 409 of a view whose use case can refuse the change (something booked depends on it)."""
+    return bp.alt_response(409, response="CONFLICT") if possible else (lambda view: view)
+
+
 @bp.route("/depots")
 class DepotCollection(MethodView):
     @bp.response(200, DepotSchema(many=True))
@@ -82,6 +89,7 @@ class DepotItem(MethodView):
 
     @bp.arguments(DepotUpdateSchema)
     @bp.response(200, DepotSchema)
+    @_may_conflict()
     def patch(self, data: dict, depot_id: int):
         """Change a depot (place, zone and hours are fixed while deliveries are booked)."""
         depot = _own_depot(depot_id)
@@ -90,6 +98,7 @@ class DepotItem(MethodView):
         return depot
 
     @bp.response(204)
+    @_may_conflict()
     def delete(self, depot_id: int):
         """Delete a depot that never had a reservation, with everything configured under it."""
         fleet_setup.delete_depot(_own_depot(depot_id))
@@ -109,6 +118,8 @@ class Child:
     create: Callable[[Depot, dict], object]
     update: Callable[[object, dict], None] | None
     delete: Callable[[object], None]
+    conflicts: frozenset[str] = frozenset()  # the methods whose use case can answer 409
+    read_schema: type[Schema] | None = None  # what answers carry, when not `schema`
 
 
 def _register(child: Child) -> None:
@@ -121,8 +132,10 @@ def _register(child: Child) -> None:
             raise _not_found(child.label, item_id)
         return item
 
+    shown = child.read_schema or child.schema
+
     class Collection(MethodView):
-        @bp.response(200, child.schema(many=True))
+        @bp.response(200, shown(many=True))
         @_doc(f"The depot's {child.label}s.")
         def get(self, depot_id: int):
             depot = _own_depot(depot_id)
@@ -131,18 +144,20 @@ def _register(child: Child) -> None:
 
         @idempotent
         @bp.arguments(child.schema)
-        @bp.response(201, child.schema)
+        @bp.response(201, shown)
+        @_may_conflict("post" in child.conflicts)
         @_doc(f"Add a {child.label} to the depot.")
         def post(self, data: dict, depot_id: int):
             return child.create(_own_depot(depot_id), data)
 
     class Item(MethodView):
-        @bp.response(200, child.schema)
+        @bp.response(200, shown)
         @_doc(f"One {child.label}.")
         def get(self, depot_id: int, item_id: int):
             return own(depot_id, item_id)
 
         @bp.response(204)
+        @_may_conflict("delete" in child.conflicts)
         @_doc(f"Delete a {child.label}.")
         def delete(self, depot_id: int, item_id: int):
             child.delete(own(depot_id, item_id))
@@ -151,7 +166,8 @@ def _register(child: Child) -> None:
     if child.update is not None:
 
         @bp.arguments(child.update_schema)
-        @bp.response(200, child.schema)
+        @bp.response(200, shown)
+        @_may_conflict("patch" in child.conflicts)
         @_doc(f"Change a {child.label}.")
         def patch(self, data: dict, depot_id: int, item_id: int):
             item = own(depot_id, item_id)
@@ -171,6 +187,7 @@ for _child in (
     Child(
         "vehicles", "van", Vehicle, VehicleSchema, VehicleUpdateSchema, Vehicle.id,
         fleet_setup.create_vehicle, fleet_setup.update_vehicle, fleet_setup.delete_vehicle,
+        conflicts=frozenset({"patch", "delete"}),
     ),
     Child(
         "zones", "delivery zone", DeliveryZone, ZoneSchema, ZoneUpdateSchema, DeliveryZone.id,
@@ -179,11 +196,12 @@ for _child in (
     Child(
         "slot-templates", "slot window", SlotTemplate, SlotTemplateSchema, SlotTemplateUpdateSchema,
         SlotTemplate.start, fleet_setup.create_template, fleet_setup.update_template,
-        fleet_setup.delete_template,
+        fleet_setup.delete_template, conflicts=frozenset({"patch", "delete"}),
+        read_schema=SlotTemplateReadSchema,
     ),
     Child(
         "closures", "closure", DepotClosure, ClosureSchema, None, DepotClosure.day,
-        fleet_setup.create_closure, None, fleet_setup.delete_closure,
+        fleet_setup.create_closure, None, fleet_setup.delete_closure, conflicts=frozenset({"post"}),
     ),
 ):  # fmt: skip
     _register(_child)
@@ -198,7 +216,7 @@ def _own_service(service_id: int) -> CarrierService:
 
 @bp.route("/carrier-services")
 class CarrierServiceCollection(MethodView):
-    @bp.response(200, CarrierServiceSchema(many=True))
+    @bp.response(200, CarrierServiceReadSchema(many=True))
     def get(self):
         """The carrier services offered at checkout."""
         query = select(CarrierService).where(CarrierService.shop_id == g.shop.id).order_by(CarrierService.id)
@@ -206,7 +224,7 @@ class CarrierServiceCollection(MethodView):
 
     @idempotent
     @bp.arguments(CarrierServiceSchema)
-    @bp.response(201, CarrierServiceSchema)
+    @bp.response(201, CarrierServiceReadSchema)
     def post(self, data: dict):
         """Offer a carrier service: price, daily hand-over cut-off at a depot, transit business days."""
         return fleet_setup.create_carrier_service(g.shop.id, data)
@@ -214,13 +232,13 @@ class CarrierServiceCollection(MethodView):
 
 @bp.route("/carrier-services/<int:service_id>")
 class CarrierServiceItem(MethodView):
-    @bp.response(200, CarrierServiceSchema)
+    @bp.response(200, CarrierServiceReadSchema)
     def get(self, service_id: int):
         """One carrier service."""
         return _own_service(service_id)
 
     @bp.arguments(CarrierServiceUpdateSchema)
-    @bp.response(200, CarrierServiceSchema)
+    @bp.response(200, CarrierServiceReadSchema)
     def patch(self, data: dict, service_id: int):
         """Change a carrier service."""
         service = _own_service(service_id)

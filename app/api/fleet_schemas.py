@@ -1,7 +1,8 @@
 """Marshmallow schemas of the own-fleet configuration API (depots, vans, zones, slots, closures, carriers).
 
 Each resource has one schema for create and read (`id` and the parent's id are read-only) and an
-update variant where every field is optional. Checks that need two fields or the database (windows
+update variant where every field is optional; resources with a price also have a read variant, since a
+request may send the price as a number while answers always carry a decimal string. Checks that need two fields or the database (windows
 inside shifts, bookings in the way) live in app/fleet_setup.py.
 """
 
@@ -13,6 +14,7 @@ from zoneinfo import available_timezones
 import holidays
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
+from app.api.schemas import DecimalInput, DecimalString
 from app.config import CARRIER_CODES
 from app.input_guard import SaneDate, id_field
 
@@ -33,6 +35,7 @@ _COUNTRIES = frozenset(holidays.list_supported_countries())
 CURRENCY = validate.Regexp(r"^[A-Z]{3}$", error="Use an ISO 4217 code.")
 LAT = validate.Range(-90, 90)
 LON = validate.Range(-180, 180)
+PRICE = validate.Range(min=0, max=1_000_000)  # the columns hold 10 digits; surcharges stay within them
 
 
 def _weekdays(value: str) -> None:
@@ -53,7 +56,9 @@ class DepotSchema(Schema):
     name = fields.String(required=True, validate=validate.Length(min=1, max=100))
     lat = fields.Float(required=True, validate=LAT)
     lon = fields.Float(required=True, validate=LON)
-    country = fields.String(required=True, metadata={"description": "ISO 3166-1 alpha-2; its holidays close"})
+    country = fields.String(
+        required=True, metadata={"description": "ISO 3166-1 alpha-2; its holidays close", "example": "NO"}
+    )
     postcode = fields.String(load_default="", validate=validate.Length(max=16))
     timezone = fields.String(load_default="Europe/Oslo", metadata={"example": "Europe/Oslo"})
     opens = LocalTime(load_default=time(7), metadata={"description": "Vans leave after (local time)"})
@@ -114,7 +119,7 @@ class SlotTemplateSchema(Schema):
     start = LocalTime(required=True)
     end = LocalTime(required=True)
     capacity = fields.Integer(required=True, validate=validate.Range(min=1, max=100000))
-    base_price = fields.Decimal(required=True, places=2, as_string=True, validate=validate.Range(min=0))
+    base_price = DecimalInput(required=True, validate=PRICE)
     currency = fields.String(load_default="NOK", validate=CURRENCY)
     lead_minutes = fields.Integer(load_default=240, validate=validate.Range(0, 14 * 24 * 60))
     weekdays = fields.String(
@@ -124,6 +129,10 @@ class SlotTemplateSchema(Schema):
 
 class SlotTemplateUpdateSchema(_Partial, SlotTemplateSchema):
     pass
+
+
+class SlotTemplateReadSchema(SlotTemplateSchema):
+    base_price = DecimalString(required=True)
 
 
 class ClosureSchema(Schema):
@@ -139,7 +148,7 @@ class CarrierServiceSchema(Schema):
     carrier = fields.String(required=True, validate=validate.OneOf(CARRIER_CODES))
     service = fields.String(required=True, validate=validate.Length(min=1, max=50))
     label = fields.String(required=True, validate=validate.Length(min=1, max=100))
-    price = fields.Decimal(required=True, places=2, as_string=True, validate=validate.Range(min=0))
+    price = DecimalInput(required=True, validate=PRICE)
     currency = fields.String(load_default="NOK", validate=CURRENCY)
     cutoff = LocalTime(load_default=time(15), metadata={"description": "Daily hand-over cut-off"})
     transit_days = fields.Integer(load_default=1, validate=validate.Range(0, 30))
@@ -147,3 +156,7 @@ class CarrierServiceSchema(Schema):
 
 class CarrierServiceUpdateSchema(_Partial, CarrierServiceSchema):
     pass
+
+
+class CarrierServiceReadSchema(CarrierServiceSchema):
+    price = DecimalString(required=True)

@@ -201,6 +201,7 @@ class EndpointDeliveries(MethodView):
 @bp.route("/webhook-endpoints/<int:endpoint_id>/deliveries/<int:delivery_id>/replay")
 class DeliveryReplay(MethodView):
     @bp.response(202, DeliverySchema)
+    @bp.alt_response(409, response="CONFLICT")
     def post(self, endpoint_id: int, delivery_id: int):
         """Send a delivery again (same event id, fresh signature) with a fresh retry budget."""
         endpoint = _own_endpoint(endpoint_id)

@@ -5,8 +5,27 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, json, request
+from marshmallow import INCLUDE, Schema, fields
 
 PROBLEM_TYPE_BASE = "https://leveranse.dev/problems/"
+PROBLEM_JSON = "application/problem+json"
+
+
+class ProblemSchema(Schema):
+    """The problem document, as the OpenAPI document shows it (problem types may add members)."""
+
+    class Meta:
+        unknown = INCLUDE
+
+    type = fields.String(required=True, metadata={"example": PROBLEM_TYPE_BASE + "not-found"})
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String()
+    instance = fields.String(metadata={"description": "The request's path"})
+    errors = fields.Dict(
+        keys=fields.String(),
+        metadata={"description": "Messages per field (nested for nested fields and list items)"},
+    )
 
 
 def problem_response(
@@ -22,7 +41,7 @@ def problem_response(
         body["detail"] = detail
     body["instance"] = request.path
     body.update({key: value for key, value in extra.items() if value is not None})
-    response = Response(json.dumps(body), status=status, mimetype="application/problem+json")
+    response = Response(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
     return response
 
 

@@ -18,12 +18,54 @@ POLLED_CARRIERS = ("bring", "postnord", "dhl", "ups", "fedex", "usps", "gls", "t
 LANGUAGES = ("en", "nb", "da", "th", "sv")
 _TIMEZONES = available_timezones()
 SHIPPED_AT_MAX_FUTURE = timedelta(days=7)  # labels are bought a few days ahead, never years
+DECIMAL_TEXT = r"^-?[0-9]+(\.[0-9]+)?$"
+
+
+class DecimalString(fields.Decimal):
+    """A decimal with `places` digits after the point, sent as a JSON string ("49.00") so that no client
+    reads an amount through a float."""
+
+    def __init__(self, places: int = 2, **kwargs) -> None:
+        super().__init__(places=places, as_string=True, **kwargs)
+        self.digits = places
+
+    def openapi_properties(self) -> dict:
+        """How the OpenAPI document shows it (see app/api/smorest.py)."""
+        return {
+            "type": "string",
+            "format": "decimal",
+            "pattern": rf"^-?[0-9]+\.[0-9]{{{self.digits}}}$",
+            "example": f"{49:.{self.digits}f}",
+        }
+
+
+class DecimalInput(DecimalString):
+    """A decimal a request may send as a JSON number (49.5) or a string ("49.50"); rounded to `places`
+    digits, and answered as a DecimalString."""
+
+    def openapi_properties(self) -> dict:
+        """How the OpenAPI document shows it: a number within the field's range, or a decimal string."""
+        number: dict = {"type": "number"}
+        text = DECIMAL_TEXT
+        for rule in self.validators:
+            if isinstance(rule, validate.Range):
+                if rule.min is not None:
+                    number["minimum"] = rule.min
+                    if rule.min >= 0:
+                        text = DECIMAL_TEXT.replace("-?", "")
+                    if not rule.min_inclusive:
+                        number["exclusiveMinimum"] = True
+                if rule.max is not None:
+                    number["maximum"] = rule.max
+                    if not rule.max_inclusive:
+                        number["exclusiveMaximum"] = True
+        return {"anyOf": [number, {"type": "string", "pattern": text}], "example": "49.50"}
 
 
 class CustomerSchema(Schema):
     name = fields.String(validate=validate.Length(max=200))
     email = fields.Email(validate=validate.Length(max=254))
-    phone = fields.String(validate=validate.Length(min=5, max=32))
+    phone = fields.String(validate=validate.Length(min=5, max=32), metadata={"example": "+47 412 34 567"})
     language = fields.String(validate=validate.OneOf(LANGUAGES))
     timezone = fields.String(metadata={"example": "Europe/Oslo"})
 
@@ -41,7 +83,9 @@ class PlaceSchema(Schema):
 
 
 class ShipmentCreateSchema(Schema):
-    tracking_number = fields.String(required=True, validate=validate.Length(min=4, max=64))
+    tracking_number = fields.String(
+        required=True, validate=validate.Length(min=4, max=64), metadata={"example": "70438101015432113"}
+    )
     carrier = fields.String(
         validate=validate.OneOf(POLLED_CARRIERS), metadata={"description": "Detected if omitted."}
     )
@@ -53,8 +97,8 @@ class ShipmentCreateSchema(Schema):
     destination = fields.Nested(PlaceSchema)
     shipped_at = SaneDateTime(max_future=SHIPPED_AT_MAX_FUTURE)
     promised_date = SaneDate()
-    declared_value = fields.Decimal(places=2, as_string=False, validate=validate.Range(min=0, max=10**9))
-    weight_kg = fields.Decimal(places=3, as_string=False, validate=validate.Range(min=0, max=10**4))
+    declared_value = DecimalInput(validate=validate.Range(min=0, max=10**9))
+    weight_kg = DecimalInput(places=3, validate=validate.Range(min=0, max=10**4))
     currency = fields.String(validate=validate.Regexp(r"^[A-Z]{3}$", error="Use an ISO 4217 code."))
 
     @post_load
@@ -144,9 +188,9 @@ class ShipmentSchema(Schema):
     last_event_at = fields.AwareDateTime(allow_none=True)
     promised_date = fields.Date(allow_none=True)
     shipped_at = fields.AwareDateTime(allow_none=True)
-    declared_value = fields.Decimal(as_string=True, allow_none=True)
+    declared_value = DecimalString(allow_none=True)
     currency = fields.String(allow_none=True)
-    weight_kg = fields.Decimal(as_string=True, allow_none=True)
+    weight_kg = DecimalString(places=3, allow_none=True)
     freshness = fields.Method("_freshness")
     eta = fields.Method("_eta")
     p_late = fields.Float(allow_none=True)
