@@ -13,7 +13,7 @@ import random
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from app.demo.shop import DEMO_LANES, DEMO_TIMEZONE, PROMISED_HOURS
+from app.demo.shop import DEMO_LANES, DEMO_TIMEZONE, demo_promise
 from app.models import RiskModelRecord
 from app.models.types import utcnow
 from app.risk.model_store import risk_settings, store_model
@@ -58,7 +58,7 @@ def demo_history(
             destination=Place(dest_country, dest_postcode),
             ordered_at=started,
             shipped_at=started,
-            promised_date=(started + timedelta(hours=PROMISED_HOURS)).date(),
+            promised_date=demo_promise(started),
             zone=zone,
         )
         records.append(HistoryRecord(info, arrived if arrived is not None and arrived < end else None))

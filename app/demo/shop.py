@@ -5,8 +5,9 @@ from __future__ import annotations
 import random
 import secrets
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
@@ -45,6 +46,13 @@ _SCENARIOS = ["on_time"] * 6 + [
     "returned",
 ]
 PROMISED_HOURS = 44
+
+
+def demo_promise(started: datetime) -> date:
+    """The day the shop promises: when an on-time sandbox parcel arrives, as a day where the customer is
+    (the shop's zone: demo customers give none of their own)."""
+    return (started + timedelta(hours=PROMISED_HOURS)).astimezone(ZoneInfo(DEMO_TIMEZONE)).date()
+
 
 #: registers a number with the sandbox: (carrier, tracking number, scenario, started at)
 SandboxRegistrar = Callable[[str, str, str, datetime], object]
@@ -117,7 +125,7 @@ def _register(
                 "origin": {"country": origin_country, "postcode": origin_postcode},
                 "destination": {"country": dest_country, "postcode": dest_postcode},
                 "shipped_at": started,
-                "promised_date": (started + timedelta(hours=PROMISED_HOURS)).date(),
+                "promised_date": demo_promise(started),
                 "declared_value": Decimal(rng.choice([199, 499, 899, 2499, 5990])),
                 "currency": _CURRENCIES[origin_country],
                 "weight_kg": Decimal(rng.choice(["0.4", "1.2", "2.5", "6.0"])),
