@@ -153,9 +153,10 @@ class Config:
     PICKUP_HOLD_DAYS = _env_int("PICKUP_HOLD_DAYS", 14)
     OUTBOX_INTERVAL_SECONDS = _env_float("OUTBOX_INTERVAL_SECONDS", 1.0)
     OUTBOX_BATCH_SIZE = _env_int("OUTBOX_BATCH_SIZE", 500)
-    OUTBOX_LEASE_SECONDS = _env_int("OUTBOX_LEASE_SECONDS", 120)
+    # A dispatcher renews the lease on its rows every heartbeat; a dead one's rows are due a lease later.
+    OUTBOX_LEASE_SECONDS = _env_float("OUTBOX_LEASE_SECONDS", 20.0)
+    OUTBOX_HEARTBEAT_SECONDS = _env_float("OUTBOX_HEARTBEAT_SECONDS", 5.0)
     OUTBOX_SEND_THREADS = _env_int("OUTBOX_SEND_THREADS", 4)
-    OUTBOX_COMMIT_EVERY = _env_int("OUTBOX_COMMIT_EVERY", 20)  # rows sent in parallel per commit
     NOTIFY_SCAN_INTERVAL_SECONDS = _env_float("NOTIFY_SCAN_INTERVAL_SECONDS", 60.0)
 
     # Delivery options at checkout: geocoding, slot offers, holds, re-optimisation

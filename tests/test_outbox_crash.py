@@ -1,5 +1,5 @@
-"""SIGKILL the dispatcher (a separate process) mid-batch: nothing is lost, and nothing reaches a
-receiver twice under a different identity (every resend carries the row's idempotency key)."""
+"""SIGKILL the dispatcher (a separate process) mid-batch: nothing is lost, its rows are taken over within
+30 s, and only the sends in flight at the kill (one per thread) reach a receiver twice, with the same key."""
 
 from __future__ import annotations
 
@@ -92,7 +92,7 @@ def test_sigkill_mid_batch_loses_nothing_and_sends_no_key_twice(
     assert states.get("sent", 0) < total, "killed too late to be mid-batch"
     assert set(states) <= {"sent", "sending"}
 
-    later = utcnow() + timedelta(seconds=app.config["OUTBOX_LEASE_SECONDS"] + 1)
+    later = utcnow() + timedelta(seconds=30)
     stats = dispatch_due(now=later)
     assert stats.sent == total - states.get("sent", 0)
     assert dict(
@@ -111,6 +111,6 @@ def test_sigkill_mid_batch_loses_nothing_and_sends_no_key_twice(
     assert set(event_ids) == expected_events
     assert sorted(m.to for m in sms.messages) == sorted(r.recipient for r in rows if r.channel == "sms")
     # At-least-once: only rows in flight at the kill may arrive twice, and then with the same key.
-    in_flight = app.config["OUTBOX_COMMIT_EVERY"]
+    # The SMS provider drops a resend by its Idempotency-Key: every SMS arrived exactly once (above).
     resent = sum(n - 1 for n in message_ids.values()) + sum(n - 1 for n in event_ids.values())
-    assert resent <= in_flight
+    assert resent <= stats.interrupted <= app.config["OUTBOX_SEND_THREADS"]

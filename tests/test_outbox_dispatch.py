@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import DeliveryAttempt, Notification, Unsubscribe, WebhookEndpoint
-from app.notify.dispatch import claim, dispatch_due
+from app.notify.dispatch import dispatch_due
 from app.notify.enqueue import Change, queue_change
 from notifications.email import message_id
 from notifications.model import Trigger
@@ -161,19 +161,6 @@ def test_retry_budget_ends_in_a_dead_letter(sms) -> None:
     assert (row.state, row.attempts) == ("dead", 6)
     assert [a.outcome for a in row.attempt_log] == ["retry"] * 5 + ["dead"]
     assert dispatch_due(now=now + timedelta(days=5)).claimed == 0
-
-
-def test_an_expired_lease_is_claimed_again(inbox) -> None:
-    shipment, _ = _shipment_with_endpoint(channels=("email",))
-    queue_change(shipment, URGENT)
-    db.session.commit()
-    now = datetime.now(UTC)
-    [claimed] = claim(now, 10)  # a dispatcher that dies right after claiming
-    assert dispatch_due(now=now + timedelta(seconds=60)).claimed == 0
-    stats = dispatch_due(now=now + timedelta(seconds=121))
-    assert (stats.claimed, stats.sent) == (1, 1)
-    row = db.session.get(Notification, claimed)
-    assert (row.state, row.attempts, len(inbox.messages)) == ("sent", 2, 1)
 
 
 def test_unconfigured_smtp_captures_and_unsubscribes_cancel(app, sms) -> None:

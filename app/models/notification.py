@@ -19,7 +19,9 @@ class OutboxState(StrEnum):
     """Where an outbox row is in its life."""
 
     PENDING = "pending"  # waiting for `next_attempt_at` (first try, a retry, or the end of quiet hours)
-    SENDING = "sending"  # claimed by a dispatcher until `lease_until`; after that it is claimed again
+    # Claimed by the dispatcher `claimed_by` until `lease_until` (renewed while it works); once the lease
+    # ends, another dispatcher claims it. `attempt_started_at` is set while the provider call is under way.
+    SENDING = "sending"
     SENT = "sent"
     CAPTURED = "captured"  # the channel is not configured: rendered and kept, never sent
     DEAD = "dead"  # permanent failure or retry budget spent; webhooks can be replayed
@@ -62,6 +64,8 @@ class Notification(db.Model):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    attempt_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     provider_id: Mapped[str | None] = mapped_column(String(200))
     last_error: Mapped[str | None] = mapped_column(String(500))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -84,7 +88,7 @@ class DeliveryAttempt(db.Model):
     number: Mapped[int] = mapped_column(Integer)
     attempted_at: Mapped[datetime] = mapped_column(UTCDateTime())
     duration_ms: Mapped[int] = mapped_column(Integer)
-    outcome: Mapped[str] = mapped_column(String(16))  # sent, retry, dead
+    outcome: Mapped[str] = mapped_column(String(16))  # sent, retry, dead, interrupted
     error_kind: Mapped[str | None] = mapped_column(String(40))
     error: Mapped[str | None] = mapped_column(String(500))
     provider_id: Mapped[str | None] = mapped_column(String(200))

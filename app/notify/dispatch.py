@@ -1,14 +1,18 @@
-"""The outbox dispatcher: claim due rows under a lease, send them, record the outcome.
+"""The outbox dispatcher: claim due rows under a lease, send them, record each outcome as it comes.
 
-Delivery is at-least-once: a row is claimed (`sending`, `lease_until`) and committed before it is
-sent, and marked `sent` after. A crash between the two leaves it `sending`; once the lease expires
-the next run sends it again, and the provider idempotency keys derived from the dedupe key (email
-Message-ID, SMS `Idempotency-Key`, webhook event id) make that resend harmless to the receiver.
+Delivery is at-least-once, with at most one duplicate per message in flight when a dispatcher dies.
+Each sending thread, per row: marks the attempt started (`attempt_started_at`, only while this run
+still holds the row: app/notify/leases.py) and commits, calls the provider, and records the outcome in
+the same short transaction that starts its next row. A crash so loses only the attempts under way at
+that instant (at most one per thread); the next holder logs them as `interrupted` and sends them again.
+The resend carries the same key (email Message-ID, SMS `Idempotency-Key`, webhook event id): the SMS
+provider and careful shops drop it, but most mail servers deliver both copies of an email.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import random
 import threading
 import time
@@ -19,15 +23,16 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, insert, inspect, or_, select, update
+from sqlalchemy import bindparam, insert, inspect, select, update
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import selectinload
 
-from app.database import is_postgresql
 from app.extensions import db
 from app.models import DeliveryAttempt, Notification, Shipment, Unsubscribe, WebhookEndpoint
 from app.models.notification import OutboxState
 from app.models.types import UTCDateTime, utcnow
 from app.notify.channel_settings import sms_settings, smtp_settings, webhook_settings
+from app.notify.leases import Heartbeat, claim, new_worker_id
 from carriers.model import TERMINAL_STATUSES
 from notifications.channels import channel_class
 from notifications.email import EmailMessage
@@ -59,6 +64,8 @@ class DispatchStats:
     dead: int = 0
     captured: int = 0
     cancelled: int = 0
+    interrupted: int = 0  # attempts a dead dispatcher left under way: sent again, perhaps a duplicate
+    lost: int = 0  # rows another dispatcher took over before this one started them
     by_channel: dict[str, int] = field(default_factory=dict)
 
 
@@ -70,57 +77,24 @@ class _Outcome:
     error: SendError | None
 
 
-def claim(now: datetime, limit: int, ids: Sequence[int] | None = None) -> list[int]:
-    """Lease up to `limit` due rows (or exactly `ids`, if still pending) and commit; returns their ids.
-
-    A row is due when pending and its time has come, or `sending` with an expired lease (its
-    dispatcher died). The UPDATE picks rows in one statement, so concurrent dispatchers never share
-    a row (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: the write lock).
-    """
-    due = or_(
-        and_(Notification.state == OutboxState.PENDING.value, Notification.next_attempt_at <= now),
-        and_(Notification.state == OutboxState.SENDING.value, Notification.lease_until <= now),
-    )
-    if ids is not None:
-        due = and_(Notification.id.in_(ids), Notification.state == OutboxState.PENDING.value)
-    candidates = select(Notification.id).where(due).order_by(Notification.next_attempt_at).limit(limit)
-    if is_postgresql():
-        candidates = candidates.with_for_update(skip_locked=True)
-    lease_until = now + timedelta(seconds=current_app.config["OUTBOX_LEASE_SECONDS"])
-    claimed = db.session.scalars(
-        update(Notification)
-        .where(Notification.id.in_(candidates.scalar_subquery()))
-        .values(
-            state=OutboxState.SENDING.value,
-            lease_until=lease_until,
-            attempts=Notification.attempts + 1,
-            updated_at=now,
-        )
-        .returning(Notification.id),
-        execution_options={"synchronize_session": False},
-    ).all()
-    db.session.commit()
-    return sorted(claimed)
-
-
 def dispatch_due(now: datetime | None = None, limit: int | None = None) -> DispatchStats:
     """The dispatcher job: send every due row, a batch at a time."""
-    config = current_app.config
     stats = DispatchStats()
-    batch = limit or config["OUTBOX_BATCH_SIZE"]
-    while True:
-        ids = claim(now or utcnow(), batch)
-        if ids:
-            send_claimed(ids, stats)
-        if len(ids) < batch or limit is not None:
-            return stats
+    batch = limit or current_app.config["OUTBOX_BATCH_SIZE"]
+    with Heartbeat(new_worker_id()) as heartbeat:
+        while True:
+            ids = claim(now or utcnow(), batch, heartbeat.worker)
+            if ids:
+                send_claimed(ids, stats, heartbeat.worker)
+            if len(ids) < batch or limit is not None:
+                return stats
 
 
 def deliver_now(notification_id: int) -> Notification:
     """Send one pending row right away (the webhook "send test event"), then return it."""
-    ids = claim(utcnow(), 1, ids=[notification_id])
-    if ids:
-        send_claimed(ids, DispatchStats())
+    with Heartbeat(new_worker_id()) as heartbeat:
+        if claim(utcnow(), 1, heartbeat.worker, ids=[notification_id]):
+            send_claimed([notification_id], DispatchStats(), heartbeat.worker)
     return db.session.get(Notification, notification_id, populate_existing=True)
 
 
@@ -130,6 +104,7 @@ def replay(notification: Notification, now: datetime | None = None) -> None:
     notification.attempts = 0
     notification.next_attempt_at = now or utcnow()
     notification.lease_until = None
+    notification.claimed_by = None
 
 
 @dataclass(frozen=True)
@@ -138,13 +113,13 @@ class _Work:
 
     notification_id: int
     channel: str
-    attempts: int
+    attempt: int  # the number of this attempt
     endpoint_id: int | None
     message: Any
 
 
-def send_claimed(ids: Sequence[int], stats: DispatchStats) -> None:
-    """Send rows this process has leased, OUTBOX_COMMIT_EVERY at a time, committing after each chunk."""
+def send_claimed(ids: Sequence[int], stats: DispatchStats, worker: str) -> None:
+    """Send rows `worker` holds on OUTBOX_SEND_THREADS threads; each outcome is committed as it comes."""
     config = current_app.config
     stats.claimed += len(ids)
     known = set(db.session.identity_map.keys())
@@ -165,9 +140,11 @@ def send_claimed(ids: Sequence[int], stats: DispatchStats) -> None:
     finished = _finished_parcels(rows)
     work: list[_Work] = []
     for row in rows:
+        if row.attempt_started_at is not None:
+            _log_interrupted(row, stats)
         skip = _skip_reason(row, blocked, senders, finished)
         if skip is None:
-            work.append(_Work(row.id, row.channel, row.attempts, row.endpoint_id, _message(row, now)))
+            work.append(_Work(row.id, row.channel, row.attempts + 1, row.endpoint_id, _message(row, now)))
         else:
             _finish(row, skip[0], skip[1], stats)
     db.session.commit()
@@ -176,21 +153,50 @@ def send_claimed(ids: Sequence[int], stats: DispatchStats) -> None:
             db.session.expunge(row)
     if not work:
         return
-    pool = _ChannelPool(senders)
-    # Sent-but-unrecorded rows are what a crash resends: at most one chunk of them at any moment.
-    chunk = max(1, config["OUTBOX_COMMIT_EVERY"])
+    pool = _ChannelPool(senders, db.engine, worker)
+    todo: queue.SimpleQueue[_Work] = queue.SimpleQueue()
+    for item in work:
+        todo.put(item)
+    threads = min(len(work), max(1, config["OUTBOX_SEND_THREADS"]))
     try:
-        with ThreadPoolExecutor(max_workers=max(1, config["OUTBOX_SEND_THREADS"])) as executor:
-            for start in range(0, len(work), chunk):
-                items = work[start : start + chunk]
-                outcomes = executor.map(pool.send, items)
-                results = [
-                    _result(item, outcome, stats) for item, outcome in zip(items, outcomes, strict=True)
-                ]
-                _store(results)
-                db.session.commit()
+        with ThreadPoolExecutor(max_workers=threads) as executor:
+            for done in [executor.submit(pool.drain, todo) for _ in range(threads)]:
+                for item, attempt in done.result():
+                    _count(item, attempt, stats)
     finally:
         pool.close()
+
+
+def _log_interrupted(row: Notification, stats: DispatchStats) -> None:
+    """A dispatcher died during this row's last attempt: log it; the provider may have the message."""
+    log.warning("outbox row %s: attempt %s was cut off; sending it again", row.id, row.attempts)
+    db.session.add(
+        DeliveryAttempt(
+            notification_id=row.id,
+            number=row.attempts,
+            attempted_at=row.attempt_started_at,
+            duration_ms=0,
+            outcome="interrupted",
+            error_kind="interrupted",
+            error="the dispatcher stopped during this attempt; it is sent again with the same key",
+        )
+    )
+    row.attempt_started_at = None
+    stats.interrupted += 1
+
+
+def _count(item: _Work, attempt: dict | None, stats: DispatchStats) -> None:
+    if attempt is None:
+        stats.lost += 1
+        return
+    stats.by_channel[item.channel] = stats.by_channel.get(item.channel, 0) + 1
+    kind = attempt["outcome"]
+    if kind == "sent":
+        stats.sent += 1
+    elif kind == "retry":
+        stats.retried += 1
+    else:
+        stats.dead += 1
 
 
 def _factory(settings: Any, channel: type[Channel]) -> Callable[[], Channel] | None:
@@ -260,11 +266,52 @@ def _message(row: Notification, now: datetime) -> Any:
 class _ChannelPool:
     """One channel instance per sending thread and channel name (channels hold a connection)."""
 
-    def __init__(self, senders: dict[str, Callable[[], Channel] | None]) -> None:
+    def __init__(self, senders: dict[str, Callable[[], Channel] | None], engine: Engine, worker: str) -> None:
         self._senders = senders
+        self._engine = engine
+        self._worker = worker
         self._local = threading.local()
         self._opened: list[Channel] = []
         self._lock = threading.Lock()
+
+    def drain(self, todo: queue.SimpleQueue[_Work]) -> list[tuple[_Work, dict | None]]:
+        """One sending thread: start, send and record rows until none is left; returns their attempts.
+
+        A row's outcome is committed in the transaction that starts the thread's next row (one commit
+        per row), before that row is sent: a thread never has more than one row sent but unrecorded.
+        None stands for a row another dispatcher took over before this one started it.
+        """
+        done: list[tuple[_Work, dict | None]] = []
+        sent: tuple[_Work, _Outcome] | None = None
+        with self._engine.connect() as connection:
+            while True:
+                item = _take(todo)
+                with connection.begin():
+                    if sent is not None:
+                        done.append((sent[0], self._record(connection, *sent)))
+                        sent = None
+                    if item is None:
+                        return done
+                    started = self._start(connection, item)
+                if started:
+                    sent = (item, self.send(item))
+                else:
+                    done.append((item, None))
+
+    def _start(self, connection: Connection, item: _Work) -> bool:
+        values = {"row_id": item.notification_id, "worker": self._worker, "at": utcnow()}
+        if connection.execute(_START_ATTEMPT, values).rowcount == 1:
+            return True
+        log.warning("outbox row %s: another dispatcher holds it now", item.notification_id)
+        return False
+
+    def _record(self, connection: Connection, item: _Work, outcome: _Outcome) -> dict:
+        row, attempt = _result(item, outcome)
+        connection.execute(_STORE_OUTCOME, row | {"worker": self._worker})
+        connection.execute(insert(DeliveryAttempt.__table__), attempt)
+        if attempt["outcome"] == "dead" and attempt["error_kind"] == "gone" and item.endpoint_id:
+            _disable_endpoint(connection, item.endpoint_id, outcome.attempted_at)
+        return attempt
 
     def send(self, item: _Work) -> _Outcome:
         """Send on this thread's channel; errors become part of the outcome."""
@@ -295,10 +342,31 @@ class _ChannelPool:
             channel.close()
 
 
+def _take(todo: queue.SimpleQueue[_Work]) -> _Work | None:
+    try:
+        return todo.get_nowait()
+    except queue.Empty:
+        return None
+
+
 _TABLE = Notification.__table__
+_HELD = (
+    _TABLE.c.id == bindparam("row_id"),
+    _TABLE.c.claimed_by == bindparam("worker"),
+    _TABLE.c.state == OutboxState.SENDING.value,
+)
+_START_ATTEMPT = (
+    update(_TABLE)
+    .where(*_HELD)
+    .values(
+        attempts=_TABLE.c.attempts + 1,
+        attempt_started_at=bindparam("at", type_=UTCDateTime()),
+        updated_at=bindparam("at", type_=UTCDateTime()),
+    )
+)
 _STORE_OUTCOME = (
     update(_TABLE)
-    .where(_TABLE.c.id == bindparam("row_id"))
+    .where(*_HELD)
     .values(
         state=bindparam("new_state"),
         provider_id=bindparam("new_provider_id"),
@@ -306,19 +374,21 @@ _STORE_OUTCOME = (
         next_attempt_at=bindparam("new_next_attempt_at", type_=UTCDateTime()),
         last_error=bindparam("new_last_error"),
         lease_until=None,
+        claimed_by=None,
+        attempt_started_at=None,
         updated_at=bindparam("new_updated_at", type_=UTCDateTime()),
     )
 )
 
 
-def _result(item: _Work, outcome: _Outcome, stats: DispatchStats) -> tuple[dict, dict]:
+def _result(item: _Work, outcome: _Outcome) -> tuple[dict, dict]:
     """The row update and the attempt-log entry for one send's outcome."""
     error = outcome.error
     at = outcome.attempted_at
     provider_id = outcome.result.provider_id if outcome.result else None
     attempt = {
         "notification_id": item.notification_id,
-        "number": item.attempts,
+        "number": item.attempt,
         "attempted_at": at,
         "duration_ms": outcome.duration_ms,
         "outcome": "sent",
@@ -335,34 +405,22 @@ def _result(item: _Work, outcome: _Outcome, stats: DispatchStats) -> tuple[dict,
         "new_last_error": None,
         "new_updated_at": at,
     }
-    stats.by_channel[item.channel] = stats.by_channel.get(item.channel, 0) + 1
     if error is None:
-        stats.sent += 1
         return row, attempt
     row.update(new_sent_at=None, new_last_error=f"{error.kind}: {error.message}"[:500])
-    delay = SCHEDULES[item.channel].next_delay(item.attempts, _rng) if error.retryable else None
+    delay = SCHEDULES[item.channel].next_delay(item.attempt, _rng) if error.retryable else None
     if delay is None:
         attempt["outcome"] = "dead"
         row["new_state"] = OutboxState.DEAD.value
-        stats.dead += 1
-        if error.kind == "gone" and item.endpoint_id is not None:
-            _disable_endpoint(item.endpoint_id, at)
     else:
         attempt["outcome"] = "retry"
         delay = max(delay, error.retry_after or 0.0)
         row.update(new_state=OutboxState.PENDING.value, new_next_attempt_at=at + timedelta(seconds=delay))
-        stats.retried += 1
     return row, attempt
 
 
-def _store(results: list[tuple[dict, dict]]) -> None:
-    """One executemany for the rows and one for the attempt log (the dispatcher's hot path)."""
-    db.session.execute(_STORE_OUTCOME, [row for row, _ in results])
-    db.session.execute(insert(DeliveryAttempt.__table__), [attempt for _, attempt in results])
-
-
-def _disable_endpoint(endpoint_id: int, when: datetime) -> None:
-    db.session.execute(
+def _disable_endpoint(connection: Connection, endpoint_id: int, when: datetime) -> None:
+    connection.execute(
         update(WebhookEndpoint)
         .where(WebhookEndpoint.id == endpoint_id)
         .values(enabled=False, disabled_reason=f"answered 410 Gone at {when:%Y-%m-%d %H:%M} UTC")
@@ -372,6 +430,7 @@ def _disable_endpoint(endpoint_id: int, when: datetime) -> None:
 def _finish(row: Notification, state: OutboxState, error: str | None, stats: DispatchStats) -> None:
     row.state = state.value
     row.lease_until = None
+    row.claimed_by = None
     if error is not None:
         row.last_error = error
     setattr(stats, state.value, getattr(stats, state.value) + 1)
