@@ -77,7 +77,9 @@ class Config:
     CARRIER_MODE = _env("CARRIER_MODE", "sandbox")
     CARRIERS = carrier_env()
     SANDBOX_URL = _env("SANDBOX_URL", "")  # empty: the embedded command starts one in-process
-    SANDBOX_SPEED = _env_float("SANDBOX_SPEED", 60.0)
+    SANDBOX_SPEED = _env_float("SANDBOX_SPEED", 60.0)  # `embedded`'s sandbox, and `sandbox --speed`
+    # "sandbox": run on the clock of the sandbox at SANDBOX_URL (tests and demos only); "wall": real time
+    CLOCK = _env("CLOCK", "wall")
     CARRIER_TIMEOUT_SECONDS = _env_float("CARRIER_TIMEOUT_SECONDS", 10.0)
     CARRIER_MAX_RETRIES = _env_int("CARRIER_MAX_RETRIES", 2)
     SANDBOX_RATE_PER_SECOND = _env_float("SANDBOX_RATE_PER_SECOND", 1000.0)  # the sandbox publishes no limit

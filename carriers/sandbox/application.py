@@ -12,10 +12,11 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 
 from carriers.sandbox.apis import make_apis, make_claim_apis
-from carriers.sandbox.base import CarrierApi, SandboxContext, json_response
+from carriers.sandbox.base import CarrierApi, SandboxContext, Tracked, json_response
 from carriers.sandbox.claims import ClaimDesk
 from carriers.sandbox.clock import SandboxClock
 from carriers.sandbox.faults import DrawnFault, FaultBox, FaultKind, FaultSpec
+from carriers.sandbox.request_log import RequestLog
 from carriers.sandbox.scenarios import Scenario
 from carriers.sandbox.settings import SandboxSettings
 from carriers.sandbox.shipments import Shipment, ShipmentStore
@@ -31,11 +32,12 @@ _CONTROL_RULES = [
     Rule("/_sandbox/clock", endpoint="clock", methods=["GET", "POST"]),
     Rule("/_sandbox/faults", endpoint="faults", methods=["GET", "POST", "DELETE"]),
     Rule("/_sandbox/stats", endpoint="stats", methods=["GET", "DELETE"]),
+    Rule("/_sandbox/requests", endpoint="requests", methods=["GET", "DELETE"]),
 ]
 
 
 class SandboxApp:
-    """All sandbox state (clock, shipments, tokens, faults, stats) and the WSGI entry point."""
+    """All sandbox state (clock, shipments, tokens, faults, stats, request log) and the WSGI entry point."""
 
     def __init__(self, settings: SandboxSettings) -> None:
         self.settings = settings
@@ -43,6 +45,7 @@ class SandboxApp:
         self.store = ShipmentStore(settings.weights)
         self.faults = FaultBox(settings.faults, settings.fault_seed)
         self.stats = Stats()
+        self.requests = RequestLog(settings.request_log_size)
         self.apis = make_apis()
         self.context = SandboxContext(settings.credentials, self.clock, TokenStore(settings.token_ttl))
         self.claims = ClaimDesk(make_claim_apis(), self.context, self.faults, self.stats)
@@ -87,11 +90,20 @@ class SandboxApp:
         numbers = api.numbers(request, args)
         if isinstance(numbers, Response):
             return numbers
+        port, arrived = int(request.environ.get("SERVER_PORT") or 0), self.clock.now()
         fault = self.faults.draw(api.code, batch=api.batch_limit > 1)
         if fault is not None:
             self.stats.count_fault(api.code, fault.spec.kind.value)
             early = self._early_fault(api, fault)
             if early is not None:
+                kind = fault.spec.kind.value
+                self.requests.record(
+                    api.code,
+                    ((n, kind, 0) for n in numbers),
+                    at=arrived,
+                    port=port,
+                    status=early.status_code,
+                )
                 return early
         # A partial fault fails every other number, starting with the first, so even a batch of one is hit.
         failing = set(numbers[::2]) if fault and fault.spec.kind is FaultKind.PARTIAL else set()
@@ -102,7 +114,14 @@ class SandboxApp:
         self.stats.count_numbers(api.code, len(numbers))
         response = api.render(tracked, request)
         if fault and fault.spec.kind is FaultKind.MALFORMED:
-            return _malformed(response, fault.serial)
+            response = _malformed(response, fault.serial)
+        self.requests.record(
+            api.code,
+            (_logged(t, fault, failing) for t in tracked),
+            at=arrived,  # a timeout fault answers late; the log keeps when it was asked
+            port=port,
+            status=response.status_code,
+        )
         return response
 
     def _early_fault(self, api: CarrierApi, fault: DrawnFault) -> Response | None:
@@ -178,6 +197,17 @@ class SandboxApp:
             self.stats.reset()
         return json_response(self.stats.snapshot() | {"shipments": len(self.store)})
 
+    def _control_requests(self, request: Request) -> Response:
+        """`?number=&carrier=`: the logged entries; `?summary=1`: counts per number."""
+        if request.method == "DELETE":
+            self.requests.clear()
+        if request.args.get("summary") in {"1", "true", "yes"}:
+            return json_response(self.requests.summary())
+        entries = self.requests.entries(request.args.get("number"), request.args.get("carrier"))
+        return json_response(
+            {"requests": [entry.to_json() for entry in entries], "capacity": self.requests.capacity}
+        )
+
 
 def _shipment_json(shipment: Shipment) -> dict[str, Any]:
     return {
@@ -186,6 +216,17 @@ def _shipment_json(shipment: Shipment) -> dict[str, Any]:
         "scenario": shipment.scenario.value,
         "created_at": shipment.started_at.isoformat(),
     }
+
+
+def _logged(tracked: Tracked, fault: DrawnFault | None, failing: set[str]) -> tuple[str, str | None, int]:
+    """A number's request-log entry: the fault that reached it and the scans its answer showed."""
+    if tracked.number in failing:
+        return tracked.number, FaultKind.PARTIAL.value, 0
+    if fault is not None and fault.spec.kind is FaultKind.TIMEOUT:
+        return tracked.number, fault.spec.kind.value, len(tracked.scans)  # complete, but late
+    if fault is not None and fault.spec.kind is not FaultKind.PARTIAL:
+        return tracked.number, fault.spec.kind.value, 0
+    return tracked.number, None, len(tracked.scans)
 
 
 def _malformed(response: Response, serial: int) -> Response:

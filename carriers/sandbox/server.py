@@ -9,6 +9,7 @@ from typing import Any
 from carriers.sandbox.application import SandboxApp
 from carriers.sandbox.faults import FaultSpec
 from carriers.sandbox.http11 import Http11Server
+from carriers.sandbox.request_log import LoggedRequest
 from carriers.sandbox.scenarios import Scenario
 from carriers.sandbox.settings import SandboxSettings
 from carriers.sandbox.shipments import Shipment
@@ -22,6 +23,7 @@ class SandboxServer:
         self.app = SandboxApp(self.settings)
         self._server: Http11Server | None = None
         self._thread: threading.Thread | None = None
+        self._extra: list[tuple[Http11Server, threading.Thread]] = []
 
     def start(self) -> SandboxServer:
         """Listen and serve in a daemon thread; returns once the socket is bound."""
@@ -38,8 +40,25 @@ class SandboxServer:
         self._thread.start()
         return self
 
+    def listen(self, port: int = 0) -> int:
+        """Serve the same sandbox on one more port and return it; the request log records which port each
+        request came in on, so giving every client its own port tells their calls apart."""
+        if self._server is None:
+            raise RuntimeError("sandbox not started")
+        server = Http11Server(self.settings.host, port, self.app)
+        thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="carrier-sandbox", daemon=True
+        )
+        thread.start()
+        self._extra.append((server, thread))
+        return server.port
+
     def stop(self) -> None:
         """Stop serving and close idle keep-alive connections."""
+        for server, thread in self._extra:
+            server.stop()
+            thread.join()
+        self._extra.clear()
         if self._server is None:
             return
         self._server.stop()
@@ -108,3 +127,7 @@ class SandboxServer:
     def reset_stats(self) -> None:
         """Zero the counters."""
         self.app.stats.reset()
+
+    def requests(self, number: str | None = None, carrier: str | None = None) -> list[LoggedRequest]:
+        """The request log (oldest first), optionally for one number and/or carrier."""
+        return self.app.requests.entries(number, carrier)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from carriers.sandbox.faults import FaultSpec
+from carriers.sandbox.request_log import DEFAULT_CAPACITY
 from carriers.sandbox.scenarios import DEFAULT_WEIGHTS, Scenario
 
 
@@ -22,7 +23,8 @@ class Credentials:
 
 @dataclass(frozen=True)
 class SandboxSettings:
-    """How to run the sandbox: address (port 0 = ephemeral), clock speed, credentials, scenarios, faults."""
+    """How to run the sandbox: address (port 0 = ephemeral), clock speed, credentials, scenarios, faults,
+    and how many logged tracking requests to keep."""
 
     host: str = "127.0.0.1"
     port: int = 0
@@ -33,3 +35,4 @@ class SandboxSettings:
     token_ttl: float = 3600.0  # real seconds
     faults: tuple[FaultSpec, ...] = ()
     fault_seed: int | None = None
+    request_log_size: int = DEFAULT_CAPACITY  # entries (one per number asked) the request log keeps
