@@ -7,12 +7,6 @@ import json
 import click
 from flask.cli import AppGroup
 
-from app.delivery.replan import replan_due_days
-from app.delivery.reservations import expire_holds
-from app.demo.fleet import create_fleet
-from app.extensions import db
-from app.models import Shop
-
 group = AppGroup("delivery", help="Own-fleet delivery options: fleet set-up, holds, re-optimisation.")
 
 
@@ -23,6 +17,10 @@ group = AppGroup("delivery", help="Own-fleet delivery options: fleet set-up, hol
 @click.option("--slot-capacity", default=20, show_default=True, type=click.IntRange(min=1))
 def create_fleet_command(shop_id: int, vans: int, van_capacity_kg: int, slot_capacity: int) -> None:
     """Give a shop an Oslo depot with vans, a zone, 2-hour slots 08-20 and two carrier services."""
+    from app.demo.fleet import create_fleet
+    from app.extensions import db
+    from app.models import Shop
+
     shop = db.session.get(Shop, shop_id)
     if shop is None:
         raise click.ClickException(f"no shop {shop_id}")
@@ -34,10 +32,14 @@ def create_fleet_command(shop_id: int, vans: int, van_capacity_kg: int, slot_cap
 @group.command("replan")
 def replan_command() -> None:
     """Re-solve every day whose bookings changed (what the worker does periodically)."""
+    from app.delivery.replan import replan_due_days
+
     click.echo(json.dumps({"improved_days": replan_due_days()}))
 
 
 @group.command("expire-holds")
 def expire_holds_command() -> None:
     """Release holds past their TTL (what the worker does periodically)."""
+    from app.delivery.reservations import expire_holds
+
     click.echo(json.dumps({"expired": expire_holds()}))

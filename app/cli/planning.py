@@ -6,13 +6,17 @@ import json
 import time
 
 import click
-from flask.cli import AppGroup
 
-from planning.routing import NoFeasiblePlan, solve
-from planning.routing.model import Objective
-from planning.routing.solomon import SolomonFormatError, read_solomon
+from app.cli import LazyChoice
 
-group = AppGroup("planning", help="Route planning.")
+# No app context: a planner's instance file is all a solve needs.
+group = click.Group("planning", help="Route planning.")
+
+
+def _objectives() -> list[str]:
+    from planning.routing.model import Objective
+
+    return [o.value for o in Objective]
 
 
 @group.command("solve-vrptw")
@@ -20,11 +24,12 @@ group = AppGroup("planning", help="Route planning.")
 @click.option(
     "--time-limit", type=click.FloatRange(min=0.01), default=5.0, show_default=True, help="Seconds."
 )
-@click.option(
-    "--objective", type=click.Choice([o.value for o in Objective]), default="distance", show_default=True
-)
+@click.option("--objective", type=LazyChoice(_objectives), default="distance", show_default=True)
 def solve_vrptw(file: str, time_limit: float, objective: str) -> None:
     """Solve a Solomon-format VRPTW instance and print the plan as JSON."""
+    from planning.routing import NoFeasiblePlan, solve
+    from planning.routing.solomon import SolomonFormatError, read_solomon
+
     try:
         problem = read_solomon(file)
     except SolomonFormatError as error:

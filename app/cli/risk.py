@@ -6,14 +6,12 @@ import json
 from datetime import date
 
 import click
-from flask.cli import AppGroup
+from flask.cli import with_appcontext
 
-from app.risk.report import format_share, risk_report
-from carriers.sandbox.history import HistoryMode, generate_history
-from planning.prediction.backtest import run_backtest
-from planning.prediction.io import write_events_csv, write_history_csv
+from app.cli import LazyChoice
 
-group = AppGroup("risk", help="Delivery-risk prediction: backtests, outcome report and sandbox history.")
+# Only `report` reads the database; backtests and generated history are files in, files out.
+group = click.Group("risk", help="Delivery-risk prediction: backtests, outcome report and sandbox history.")
 
 
 def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
@@ -40,6 +38,8 @@ def _date(ctx: click.Context, param: click.Parameter, value: str | None) -> date
 )
 def backtest_command(history: str, split_date: date, events: str | None, frozen_outcomes: bool) -> None:
     """Train before --split-date, predict later shipments at handoff, print the figures as JSON."""
+    from planning.prediction.backtest import run_backtest
+
     try:
         result = run_backtest(history, split_date, events, live_outcomes=not frozen_outcomes)
     except ValueError as err:  # a missing required column: the file as a whole is unusable
@@ -51,8 +51,11 @@ def backtest_command(history: str, split_date: date, events: str | None, frozen_
 @click.option("--since", callback=_date, help="First delivery date to include (YYYY-MM-DD).")
 @click.option("--until", callback=_date, help="Last delivery date to include (YYYY-MM-DD).")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole report as JSON.")
+@with_appcontext
 def report_command(since: date | None, until: date | None, as_json: bool) -> None:
     """Delay warnings, at-risk queue, calibration and ETA error on our delivered shipments."""
+    from app.risk.report import risk_report
+
     report = risk_report(since, until)
     if as_json:
         click.echo(json.dumps(report, indent=2))
@@ -63,6 +66,8 @@ def report_command(since: date | None, until: date | None, as_json: bool) -> Non
 
 def format_report(report: dict) -> list[str]:
     """The report as text: one line per group, the reliability table and the caveats."""
+    from app.risk.report import format_share
+
     header = f"{'':<12} {'deliv':>6} {'late':>5} {'warned':>6} {'prec':>8} {'recall':>8} {'lead h':>7} "
     header += f"{'queue':>5} {'q.prec':>8} {'ECE':>6} {'MAE h':>7} {'p10-p90':>8}"
     lines = [header]
@@ -97,6 +102,12 @@ def format_report(report: dict) -> list[str]:
     return lines
 
 
+def _history_modes() -> list[str]:
+    from carriers.sandbox.history import HistoryMode
+
+    return [m.value for m in HistoryMode]
+
+
 @group.command("generate-history")
 @click.argument("out", type=click.Path(dir_okay=False, writable=True))
 @click.option(
@@ -108,8 +119,8 @@ def format_report(report: dict) -> list[str]:
 @click.option("--days", default=540, show_default=True, type=click.IntRange(1, 3650), help="Days of history.")
 @click.option(
     "--mode",
-    type=click.Choice([m.value for m in HistoryMode]),
-    default=HistoryMode.PARCEL.value,
+    type=LazyChoice(_history_modes),
+    default="parcel",
     show_default=True,
     help="parcel: a shop with several carriers and scans; marketplace: many sellers, one carrier, no scans.",
 )
@@ -117,6 +128,9 @@ def generate_history_command(
     out: str, events_out: str | None, n: int, seed: int, start: date, days: int, mode: str
 ) -> None:
     """Write a realistic synthetic HISTORY.csv (and EVENTS.csv) from the sandbox generator."""
+    from carriers.sandbox.history import generate_history
+    from planning.prediction.io import write_events_csv, write_history_csv
+
     shipments = generate_history(n, seed=seed, start=start, days=days, mode=mode)
     summary = {"history": out, "rows": write_history_csv(out, (s.record for s in shipments))}
     if events_out:

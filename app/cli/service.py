@@ -5,26 +5,11 @@ from __future__ import annotations
 import json
 
 import click
-from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.schedulers.blocking import BlockingScheduler
-from flask import current_app
+from flask import Flask, current_app
 from flask.cli import with_appcontext
-from flask_migrate import upgrade
-from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from app.config import INSTANCE_DIR
-from app.demo.fleet import book_demo_order, seed_demo_fleet
-from app.demo.local_services import start_local_channels, start_local_geocoder
-from app.demo.risk_history import seed_generated_model
-from app.demo.shop import seed_demo, seed_demo_staff, stream_demo_shipments
-from app.extensions import db
-from app.jobs import Job, add_job, schedule_jobs
-from app.metrics import serve_metrics
-from app.models import RiskModelRecord
-from app.models.types import use_clock, utcnow
 from app.secret_key import use_instance_secret_key
-from carriers.sandbox.server import SandboxServer, SandboxSettings
 
 
 @click.command("worker")
@@ -38,7 +23,14 @@ from carriers.sandbox.server import SandboxServer, SandboxSettings
 @with_appcontext
 def worker(metrics_port: int | None, metrics_host: str) -> None:
     """Run the background jobs (polling, ...) until interrupted; run as many as you like side by side."""
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    from app.jobs import schedule_jobs
+    from app.metrics import serve_metrics
+
     app = current_app._get_current_object()
+    if app.config["CLOCK"] != "wall":
+        click.echo(f"worker: {follow_sandbox_clock(app)}")
     scheduler = schedule_jobs(app, BlockingScheduler())
     if metrics_port is not None:
         bound = serve_metrics(metrics_host, metrics_port)
@@ -47,11 +39,30 @@ def worker(metrics_port: int | None, metrics_host: str) -> None:
     scheduler.start()
 
 
+def follow_sandbox_clock(app: Flask) -> str:
+    """LEVERANSE_CLOCK=sandbox: run this process on the clock of the sandbox at SANDBOX_URL (tests and
+    demos: leases, schedules and predictions then live in the parcels' accelerated time)."""
+    from app.models.types import use_clock
+    from carriers.sandbox.remote_clock import RemoteClockError, RemoteSandboxClock
+
+    if app.config["CLOCK"] != "sandbox" or not app.config["SANDBOX_URL"]:
+        raise click.ClickException("LEVERANSE_CLOCK must be 'wall', or 'sandbox' with LEVERANSE_SANDBOX_URL")
+    try:
+        clock = RemoteSandboxClock(app.config["SANDBOX_URL"]).start()
+    except RemoteClockError as error:
+        raise click.ClickException(str(error)) from error
+    use_clock(clock.now)
+    app.extensions["sandbox_clock"] = clock
+    return f"on the sandbox clock of {app.config['SANDBOX_URL']} (x{clock.speed:g}, now {clock.now():%Y-%m-%d %H:%M})"
+
+
 @click.command("demo")
 @click.option("--count", default=None, type=int, help="Shipments to create (default DEMO_SHIPMENTS).")
 @with_appcontext
 def demo(count: int | None) -> None:
     """Seed the demo shop (once) and print its API key."""
+    from app.demo.shop import seed_demo
+
     shop, plain = seed_demo(count or current_app.config["DEMO_SHIPMENTS"])
     click.echo(json.dumps({"shop_id": shop.id, "api_key": plain, "created": plain is not None}))
 
@@ -68,6 +79,21 @@ def embedded(host: str, port: int, sandbox_port: int, smtp_port: int, sms_port: 
 
     Every port may be 0 to let the OS pick a free one; the lines printed at start say which.
     """
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from flask_migrate import upgrade
+    from sqlalchemy import select
+    from werkzeug.serving import make_server
+
+    from app.demo.fleet import book_demo_order, seed_demo_fleet
+    from app.demo.local_services import start_local_channels, start_local_geocoder
+    from app.demo.risk_history import seed_generated_model
+    from app.demo.shop import seed_demo, seed_demo_staff, stream_demo_shipments
+    from app.extensions import db
+    from app.jobs import Job, add_job, schedule_jobs
+    from app.models import RiskModelRecord
+    from app.models.types import use_clock, utcnow
+    from carriers.sandbox.server import SandboxServer, SandboxSettings
+
     app = current_app._get_current_object()
     use_instance_secret_key(app.config, INSTANCE_DIR)  # sessions survive restarts with no setup
     upgrade()
@@ -79,6 +105,8 @@ def embedded(host: str, port: int, sandbox_port: int, smtp_port: int, sms_port: 
         use_clock(sandbox.now)
         register = sandbox.register
         click.echo(f"sandbox carriers on {sandbox.url}, clock x{app.config['SANDBOX_SPEED']:g}")
+    elif app.config["CLOCK"] != "wall":
+        click.echo(follow_sandbox_clock(app))
     if db.session.scalar(select(RiskModelRecord.id).limit(1)) is None:
         click.echo("training a first risk model on generated history …")
         seed_generated_model(app.config["DEMO_HISTORY_ROWS"], today=utcnow().date())
