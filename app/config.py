@@ -48,6 +48,8 @@ class Config:
     """Production-leaning defaults; the embedded default only changes what it must."""
 
     SECRET_KEY = _env("SECRET_KEY", "")  # required outside the embedded mode: app/secret_key.py
+    # Fernet key (urlsafe base64 of 32 bytes) that encrypts carrier credentials stored by staff admins
+    CREDENTIALS_KEY = _env("CREDENTIALS_KEY", "")
     LOG_LEVEL = _env("LOG_LEVEL", "INFO")
     SQLALCHEMY_DATABASE_URI = _env("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'leveranse.db'}")
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
@@ -133,6 +135,10 @@ class Config:
 
     # Notifications: customer messages, shop webhooks and the outbox dispatcher
     PUBLIC_BASE_URL = _env("PUBLIC_BASE_URL", "http://127.0.0.1:5000")  # tracking and unsubscribe links
+    # Tracking links work while a parcel travels (or has an open claim) and this long after; unsubscribe
+    # links this long after the message was sent (app/notify/links.py)
+    TRACKING_LINK_DAYS = _env_int("TRACKING_LINK_DAYS", 90)
+    UNSUBSCRIBE_LINK_DAYS = _env_int("UNSUBSCRIBE_LINK_DAYS", 365)
     SMTP_HOST = _env("SMTP_HOST", "")  # empty: emails are rendered and kept in the outbox as "captured"
     SMTP_PORT = _env_int("SMTP_PORT", 25)
     SMTP_USERNAME = _env("SMTP_USERNAME", "")
@@ -185,6 +191,8 @@ class Config:
     # Customer tracking page: per-IP limits on number+postcode lookups and postcode verifications
     TRACKING_LOOKUP_RATE_LIMIT = _env("TRACKING_LOOKUP_RATE_LIMIT", "10 per minute; 50 per hour")
     TRACKING_VERIFY_RATE_LIMIT = _env("TRACKING_VERIFY_RATE_LIMIT", "10 per minute; 50 per hour")
+    # "Contact us about this parcel" messages per IP
+    CONTACT_RATE_LIMIT = _env("CONTACT_RATE_LIMIT", "5 per hour; 20 per day")
 
 
 class TestConfig(Config):

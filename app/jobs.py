@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from apscheduler.schedulers.base import BaseScheduler
 from flask import Flask
 
+from app import metrics
 from app.claims.detection import detect_claims
 from app.claims.progress import advance_claims
 from app.delivery.replan import replan_due_days
@@ -48,10 +50,13 @@ JOBS = [
 def _in_app_context(app: Flask, job: Job) -> Callable[[], None]:
     def runner() -> None:
         with app.app_context():
+            started, outcome = time.perf_counter(), "failed"
             try:
                 result = job.run()
+                outcome = "ok"
                 log.debug("%s: %s", job.name, result)
             finally:
+                metrics.record_job_run(job.name, outcome, time.perf_counter() - started)
                 db.session.remove()
 
     return runner

@@ -3,7 +3,7 @@ on its own port (`leveranse worker --metrics-port`), since each process counts o
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram, start_http_server
+from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 carrier_calls = Counter("leveranse_carrier_calls_total", "Tracking API calls made", ["carrier", "outcome"])
 shipments_polled = Counter("leveranse_shipments_polled_total", "Shipments polled", ["carrier", "outcome"])
@@ -12,6 +12,20 @@ webhooks_received = Counter(
     "leveranse_carrier_webhooks_total", "Carrier webhooks received", ["provider", "outcome"]
 )
 poll_batch_seconds = Histogram("leveranse_poll_batch_seconds", "Time to fetch one carrier batch", ["carrier"])
+job_runs = Counter("leveranse_job_runs_total", "Background job runs", ["job", "outcome"])
+job_seconds = Histogram("leveranse_job_seconds", "Time one background job run took", ["job"])
+job_last_finished = Gauge(
+    "leveranse_job_last_finished_timestamp_seconds",
+    "When a run of the job last ended (Unix time)",
+    ["job", "outcome"],
+)
+
+
+def record_job_run(job: str, outcome: str, seconds: float) -> None:
+    """Count one run of `job` (outcome `ok` or `failed`) and how long it took."""
+    job_runs.labels(job, outcome).inc()
+    job_seconds.labels(job).observe(seconds)
+    job_last_finished.labels(job, outcome).set_to_current_time()
 
 
 def serve_metrics(host: str, port: int) -> int:

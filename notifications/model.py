@@ -27,6 +27,7 @@ class Trigger(StrEnum):
     CLAIM_UPDATED = "claim_updated"
     CLAIM_RESOLVED = "claim_resolved"
     DELIVERY_SURVEY = "delivery_survey"
+    CASE_REPLY = "case_reply"
 
 
 @dataclass(frozen=True)

@@ -25,10 +25,12 @@ Context keys (datetimes must be timezone-aware; they are shown in `timezone`):
     claim_resolved          claim_reference, claim_resolution (refund, reship, compensation, denied);
                             claim_amount (Decimal) and currency (ISO 4217), optional
     delivery_survey         survey_url (also the email's button and the SMS link)
+    case_reply              case_reply (staff's answer to the customer's message, plain text)
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -41,8 +43,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import jinja2
 from babel.dates import format_date, format_time
 from babel.numbers import format_currency
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
+from notifications.arrival import DAY_PATTERNS, describe_arrival
 from notifications.errors import RenderError
 from notifications.model import Trigger
 from notifications.sms_text import fits_sms, fold_typography, shorten_sms
@@ -52,7 +56,6 @@ DEFAULT_LANGUAGE = "en"
 LOCALES = {"en": "en_GB", "nb": "nb_NO", "da": "da_DK", "th": "th_TH"}
 SMS_MAX_SEGMENTS = 2
 _ALIASES = {"no": "nb", "nn": "nb", "nob": "nb", "dan": "da", "tha": "th", "eng": "en"}
-_DAY_PATTERNS = {"en": "EEEE d MMMM", "nb": "EEEE d. MMMM", "da": "EEEE 'den' d. MMMM", "th": "EEEEที่ d MMMM"}
 _SHORT_DAY_PATTERNS = {"en": "EEE d MMM", "nb": "EEEE d. MMMM", "da": "EEEE d/M", "th": "EEEEที่ d MMM"}
 _COMMON_KEYS = ("shop_name", "tracking_number", "tracking_url", "unsubscribe_url", "timezone")
 REQUIRED_KEYS: dict[Trigger, tuple[str, ...]] = {
@@ -71,6 +74,7 @@ REQUIRED_KEYS: dict[Trigger, tuple[str, ...]] = {
     Trigger.CLAIM_UPDATED: ("claim_reference", "claim_state"),
     Trigger.CLAIM_RESOLVED: ("claim_reference", "claim_resolution"),
     Trigger.DELIVERY_SURVEY: ("survey_url",),
+    Trigger.CASE_REPLY: ("case_reply",),
 }
 _OPTIONAL_KEYS = (
     "customer_name",
@@ -94,6 +98,7 @@ _OPTIONAL_KEYS = (
     "claim_amount",
     "currency",
     "survey_url",
+    "case_reply",
 )
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t\r]*\n")
 _LAYOUT_WHITESPACE = re.compile(r"[ \t\r\n]+")
@@ -122,8 +127,17 @@ def resolve_language(language: str) -> tuple[str, bool]:
     return DEFAULT_LANGUAGE, True
 
 
-def render(trigger: str, language: str, context: Mapping[str, Any]) -> RenderedMessage:
-    """Render `trigger` for the customer; RenderError on an unknown trigger or a missing/invalid key."""
+def render(
+    trigger: str,
+    language: str,
+    context: Mapping[str, Any],
+    overrides: Mapping[tuple[str, str], str] | None = None,
+) -> RenderedMessage:
+    """Render `trigger` for the customer; RenderError on an unknown trigger or a missing/invalid key.
+
+    `overrides` are a shop's own texts by (trigger, language): one for this message and language replaces
+    the file `<language>/<trigger>.j2`, rendered in a sandbox; it must set `subject`, `body` and `sms`.
+    """
     try:
         trig = Trigger(trigger)
     except ValueError:
@@ -131,9 +145,10 @@ def render(trigger: str, language: str, context: Mapping[str, Any]) -> RenderedM
         raise RenderError(f"unknown trigger {trigger!r}; known triggers: {known}") from None
     lang, fallback = resolve_language(language)
     values = _prepare(trig, lang, context)
+    source = (overrides or {}).get((trig.value, lang))
     action_url = values["survey_url"] if trig is Trigger.DELIVERY_SURVEY else values["tracking_url"]
-    text_parts = _parts(_TEXT_ENV, lang, trig, values)
-    html_parts = _parts(_HTML_ENV, lang, trig, values)
+    text_parts = _parts(_TEXT_ENV, lang, trig, values, source)
+    html_parts = _parts(_HTML_ENV, lang, trig, values, source)
     layout = {"language": lang, "action_url": action_url, **values}
     text = _TEXT_ENV.get_template("email.txt.j2").render(**layout, **text_parts)
     html = _HTML_ENV.get_template("email.html.j2").render(**layout, **html_parts)
@@ -172,12 +187,24 @@ def _prepare(trigger: Trigger, language: str, context: Mapping[str, Any]) -> dic
     return values
 
 
+def template_source(trigger: str, language: str) -> str:
+    """The shipped template text of `trigger` in `language` (where a shop's own text starts from)."""
+    return (_TEMPLATES / resolve_language(language)[0] / f"{Trigger(trigger).value}.j2").read_text("utf-8")
+
+
 def _parts(
-    env: jinja2.Environment, language: str, trigger: Trigger, values: dict[str, Any]
+    env: jinja2.Environment,
+    language: str,
+    trigger: Trigger,
+    values: dict[str, Any],
+    source: str | None = None,
 ) -> dict[str, Any]:
     """The pieces of one message (subject, greeting, paragraphs, ...) rendered by `env`."""
     common = env.get_template(f"{language}/_common.j2").make_module(values)
-    specific = env.get_template(f"{language}/{trigger.value}.j2").make_module(values)
+    if source is None:
+        specific = env.get_template(f"{language}/{trigger.value}.j2").make_module(values)
+    else:
+        specific = _shop_module(env.autoescape, source, values, f"{language}/{trigger.value}")
     pieces = {
         name: getattr(common, name) for name in ("greeting", "action", "signoff", "tracking_line", "footer")
     }
@@ -191,6 +218,31 @@ def _parts(
         wrap(_collapse(p)) for p in _PARAGRAPH_BREAK.split(str(pieces.pop("body")).strip())
     ]
     return pieces
+
+
+# What a shop's own template may get wrong at compile or render time; each becomes a RenderError.
+_TEMPLATE_ERRORS = (jinja2.TemplateError, TypeError, ValueError, ArithmeticError, LookupError, AttributeError)
+
+
+def _shop_module(autoescape: bool, source: str, values: dict[str, Any], name: str) -> Any:
+    """A shop's template text rendered in the sandbox; RenderError saying what is wrong with it."""
+    try:
+        module = _sandboxed(autoescape, source).make_module(values)
+    except RenderError:
+        raise
+    except jinja2.TemplateSyntaxError as exc:
+        raise RenderError(f"{name}: line {exc.lineno}: {exc.message}") from None
+    except _TEMPLATE_ERRORS as exc:
+        raise RenderError(f"{name}: {exc}") from None
+    missing = [part for part in ("subject", "body", "sms") if not hasattr(module, part)]
+    if missing:
+        raise RenderError(f"{name}: the template must set {', '.join(missing)} ({{% set subject %}}…)")
+    return module
+
+
+@functools.lru_cache(maxsize=256)
+def _sandboxed(autoescape: bool, source: str) -> jinja2.Template:
+    return (_SANDBOX_HTML_ENV if autoescape else _SANDBOX_TEXT_ENV).from_string(source)
 
 
 def _sms(parts: Mapping[str, str], link: str) -> str:
@@ -217,13 +269,20 @@ def _local(value: date | datetime, context: jinja2.runtime.Context) -> date | da
 @jinja2.pass_context
 def _day(context: jinja2.runtime.Context, value: date | datetime) -> str:
     language = context["_language"]
-    return format_date(_local(value, context), _DAY_PATTERNS[language], locale=LOCALES[language])
+    return format_date(_local(value, context), DAY_PATTERNS[language], locale=LOCALES[language])
 
 
 @jinja2.pass_context
 def _short_day(context: jinja2.runtime.Context, value: date | datetime) -> str:
     language = context["_language"]
     return format_date(_local(value, context), _SHORT_DAY_PATTERNS[language], locale=LOCALES[language])
+
+
+@jinja2.pass_context
+def _arrival_window(context: jinja2.runtime.Context, start: date | datetime, end: date | datetime) -> str:
+    """The window as the tracking page words it, but with dated days: messages may be read days later."""
+    locale = LOCALES[context["_language"]]
+    return describe_arrival(start, end, locale=locale, zone=context["_tz"]).when
 
 
 @jinja2.pass_context
@@ -238,8 +297,8 @@ def _money(context: jinja2.runtime.Context, amount: Decimal | int | float, curre
     return format_currency(amount, currency, locale=LOCALES[context["_language"]])
 
 
-def _environment(autoescape: bool) -> jinja2.Environment:
-    env = jinja2.Environment(
+def _environment(autoescape: bool, sandboxed: bool = False) -> jinja2.Environment:
+    env = (ImmutableSandboxedEnvironment if sandboxed else jinja2.Environment)(
         loader=jinja2.FileSystemLoader(_TEMPLATES),
         autoescape=autoescape,
         undefined=jinja2.StrictUndefined,
@@ -247,8 +306,12 @@ def _environment(autoescape: bool) -> jinja2.Environment:
         keep_trailing_newline=False,
     )
     env.filters.update(day=_day, shortday=_short_day, time=_time, money=_money)
+    env.globals["arrival_window"] = _arrival_window
     return env
 
 
 _TEXT_ENV = _environment(autoescape=False)
 _HTML_ENV = _environment(autoescape=True)
+# Shops' own texts (app/admin/message_templates.py): no attribute tricks, no mutation of the context.
+_SANDBOX_TEXT_ENV = _environment(autoescape=False, sandboxed=True)
+_SANDBOX_HTML_ENV = _environment(autoescape=True, sandboxed=True)

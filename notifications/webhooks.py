@@ -79,6 +79,7 @@ EVENT_TYPES = frozenset(
         "claim.updated",
         "claim.resolved",
         "survey.sent",
+        "case.replied",
         "webhook.test",
     }
 )

@@ -159,6 +159,7 @@ def test_not_received_is_offered_from_two_days_after_delivery_until_the_window_c
     app, client, delivered_days_ago: float, shipped_days_ago: int, offered: bool
 ) -> None:
     now = utcnow()
+    app.config["TRACKING_LINK_DAYS"] = 365  # the link outlives the claim window (expiry: test_link_tokens.py)
     shipment = _parcel(
         delivered_at=now - timedelta(days=delivered_days_ago),
         shipped_at=now - timedelta(days=shipped_days_ago),

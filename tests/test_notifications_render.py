@@ -41,6 +41,7 @@ CONTEXT = {
     "claim_resolution": "refund",
     "claim_amount": Decimal("499.50"),
     "currency": "NOK",
+    "case_reply": "Bring har pakken, den kommer i morgen.",
 }
 # Words a Norwegian or Danish reader would spot as untranslated English.
 ENGLISH_WORDS = {

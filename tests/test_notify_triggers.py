@@ -304,6 +304,7 @@ DETAILS = {
     Trigger.STUCK: {"last_event_at": REGISTERED},
     Trigger.BACK_ON_TRACK: {"eta_start": date(2026, 11, 24), "eta_end": date(2026, 11, 25)},
     Trigger.DELIVERY_SURVEY: {"survey_url": "https://shop.example/survey"},
+    Trigger.CASE_REPLY: {"case_reply": "It arrives tomorrow."},
     **CLAIM_DETAILS,
 }
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from app.notify.links import tracking_token
 from tests.factories import make_shipment, make_shop
 
 
 def test_pages_cannot_be_framed_and_carry_a_content_security_policy(client, app) -> None:
     shop, _ = make_shop()
     shipment = make_shipment(shop, destination_postcode="0150")
-    for path in (f"/t/{tracking_token(app.config, shipment.id)}", "/track", "/staff/login"):
+    for path in (f"/t/{shipment.link_token}", "/track", "/staff/login"):
         response = client.get(path)
         assert response.status_code == 200, path
         policy = response.headers["Content-Security-Policy"]

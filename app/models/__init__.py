@@ -1,5 +1,6 @@
 """The service's tables."""
 
+from app.models.admin import CarrierCredential, MessageTemplate
 from app.models.claim import (
     Claim,
     ClaimAttachment,
@@ -9,6 +10,7 @@ from app.models.claim import (
     Liability,
     RemedyKind,
 )
+from app.models.customer_care import CaseMessage, CaseStatus, SupportCase, SurveyResponse
 from app.models.notification import (
     CustomerPreference,
     DeliveryAttempt,
@@ -35,6 +37,7 @@ from app.models.risk import RiskModelRecord
 from app.models.shipment import IdempotencyRecord, Shipment, TrackingEvent
 from app.models.shop import ApiKey, Shop
 from app.models.staff import Role, StaffUser
+from app.models.workbench import PredictionChange, ShipmentTriage, StaffAuditEntry
 
 __all__ = [
     "Claim",
@@ -45,7 +48,10 @@ __all__ = [
     "Liability",
     "RemedyKind",
     "ApiKey",
+    "CarrierCredential",
     "CarrierService",
+    "CaseMessage",
+    "CaseStatus",
     "CustomerPreference",
     "DeliveryAttempt",
     "DeliveryZone",
@@ -53,18 +59,24 @@ __all__ = [
     "DepotClosure",
     "GeocodeCache",
     "IdempotencyRecord",
+    "MessageTemplate",
     "Notification",
+    "PredictionChange",
     "Reservation",
     "ReservationState",
     "RiskModelRecord",
     "Role",
     "RoutePlan",
     "Shipment",
+    "ShipmentTriage",
     "Shop",
     "ShopNotificationSettings",
     "Slot",
     "SlotTemplate",
+    "StaffAuditEntry",
     "StaffUser",
+    "SupportCase",
+    "SurveyResponse",
     "TrackingEvent",
     "Unsubscribe",
     "VanLoad",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -26,6 +27,11 @@ from carriers.model import Status
 from planning.prediction import RiskState
 
 
+def new_link_token() -> str:
+    """A random token (128 bits) that stands for a shipment in customers' links and says nothing about it."""
+    return secrets.token_urlsafe(16)
+
+
 class Shipment(db.Model):
     """One parcel a shop asked us to watch."""
 
@@ -41,6 +47,8 @@ class Shipment(db.Model):
     tracking_number: Mapped[str] = mapped_column(String(64), index=True)
     carrier_ref: Mapped[str | None] = mapped_column(String(100))
     order_ref: Mapped[str | None] = mapped_column(String(100), index=True)
+    # The tracking and unsubscribe links' key (app/notify/links.py); a new one revokes every link sent.
+    link_token: Mapped[str] = mapped_column(String(32), unique=True, index=True, default=new_link_token)
 
     customer_name: Mapped[str | None] = mapped_column(String(200))
     customer_email: Mapped[str | None] = mapped_column(String(254))

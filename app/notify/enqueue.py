@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask import current_app
 from sqlalchemy import event, select, update
 
+from app.admin.message_templates import render_for_shop, shop_templates
 from app.database import insert_ignoring_conflicts
 from app.extensions import db
 from app.models import CustomerPreference, Notification, Shipment, Shop, Unsubscribe, WebhookEndpoint
@@ -33,7 +34,6 @@ from notifications.errors import InvalidRecipient, RenderError
 from notifications.model import Trigger
 from notifications.quiet_hours import QuietHours
 from notifications.recipients import normalise_phone, validate_email
-from notifications.render import render
 from notifications.webhooks import build_event
 
 log = logging.getLogger(__name__)
@@ -67,6 +67,7 @@ EVENT_TYPES = {
     Trigger.CLAIM_UPDATED: "claim.updated",
     Trigger.CLAIM_RESOLVED: "claim.resolved",
     Trigger.DELIVERY_SURVEY: "survey.sent",
+    Trigger.CASE_REPLY: "case.replied",
 }
 
 
@@ -93,8 +94,22 @@ class Change:
     details: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Requested:
+    """A message the customer asked for (staff's reply to their question): on the channel they chose, in
+    the language they wrote in, whatever the shop's triggers and the customer's channel choice say."""
+
+    channel: str
+    language: str
+
+
 def queue_change(
-    shipment: Shipment, change: Change, now: datetime | None = None, *, tell_customer: bool = True
+    shipment: Shipment,
+    change: Change,
+    now: datetime | None = None,
+    *,
+    tell_customer: bool = True,
+    requested: Requested | None = None,
 ) -> int:
     """Write the outbox rows for `change` (customer channels unless `tell_customer` is False, webhook
     endpoints); flushes, never commits."""
@@ -102,7 +117,7 @@ def queue_change(
     with db.session.no_autoflush:  # queries here need none of the ingest's pending changes flushed
         shop = db.session.get(Shop, shipment.shop_id)
         base_key = f"s{shipment.id}:{change.trigger.value}:{change.episode}"
-        customer = _customer_rows(shop, shipment, change, base_key, now) if tell_customer else []
+        customer = _customer_rows(shop, shipment, change, base_key, now, requested) if tell_customer else []
         rows = customer + _webhook_rows(shop, shipment, change, base_key, now)
     if not rows:
         return 0
@@ -160,21 +175,24 @@ def _row(shop: Shop, shipment: Shipment, change: Change, key: str, channel: str,
 
 
 def _customer_rows(
-    shop: Shop, shipment: Shipment, change: Change, base_key: str, now: datetime
+    shop: Shop, shipment: Shipment, change: Change, base_key: str, now: datetime, requested: Requested | None
 ) -> list[dict]:
     settings = per_transaction("settings", shop.id, lambda: shop_settings(shop.id))
-    if change.trigger.value not in settings.triggers:
+    if requested is None and change.trigger.value not in settings.triggers:
         return []
     addresses = {"email": shipment.customer_email, "sms": shipment.customer_phone}
     if not any(addresses.values()):
         return []
     preference = db.session.get(CustomerPreference, shipment.id)
     channels = preference.channels if preference and preference.channels is not None else settings.channels
+    if requested is not None:
+        channels = [requested.channel]
     wanted = [channel for channel in CUSTOMER_CHANNELS if channel in channels and addresses[channel]]
     if not wanted:
         return []
     blocked = _unsubscribed(shop.id, [addresses[channel] for channel in wanted])
     language = (preference and preference.language) or shipment.customer_language or shop.default_language
+    language = requested.language if requested is not None else language
     zone = customer_zone(shipment, shop)
     quiet = QuietHours(
         start=(preference and preference.quiet_start) or settings.quiet_start,
@@ -192,8 +210,10 @@ def _customer_rows(
         if (channel, addresses[channel]) in blocked or (channel, row["recipient"]) in blocked:
             continue
         link = unsubscribe_url(current_app.config, shipment.id, channel)
+        own_texts = per_transaction("templates", shop.id, lambda: shop_templates(shop.id))
         try:
-            rendered = render(change.trigger.value, language, _context(shop, shipment, change, link, zone))
+            context = _context(shop, shipment, change, link, zone)
+            rendered = render_for_shop(change.trigger.value, language, context, own_texts)
         except RenderError as exc:
             log.warning("no %s for shipment %s: %s", change.trigger.value, shipment.id, exc)
             return []

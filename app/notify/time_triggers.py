@@ -8,9 +8,10 @@ from flask import current_app
 from sqlalchemy import and_, select
 
 from app.extensions import db
-from app.models import Notification, Shipment
+from app.models import Notification, Shipment, ShopNotificationSettings
 from app.models.types import utcnow
 from app.notify.enqueue import Change, customer_zone, day_key, queue_change
+from app.notify.links import survey_url
 from app.notify.settings import shop_settings
 from app.notify.triggers import pickup_details
 from carriers.model import Status
@@ -53,17 +54,20 @@ def scan_time_triggers(now: datetime | None = None) -> int:
     )
     for shipment in db.session.scalars(delivered):
         settings = shop_settings(shipment.shop_id)
-        if settings.survey_url and shipment.delivered_at <= now - timedelta(
-            hours=settings.survey_delay_hours
-        ):
-            survey = settings.survey_url.replace("{tracking_number}", shipment.tracking_number).replace(
-                "{order_ref}", shipment.order_ref or ""
-            )
-            written += queue_change(
-                shipment, Change(Trigger.DELIVERY_SURVEY, "1", {"survey_url": survey}), now
-            )
+        if shipment.delivered_at <= now - timedelta(hours=settings.survey_delay_hours):
+            change = Change(Trigger.DELIVERY_SURVEY, "1", {"survey_url": survey_link(shipment, settings)})
+            written += queue_change(shipment, change, now)
     db.session.commit()
     return written
+
+
+def survey_link(shipment: Shipment, settings: ShopNotificationSettings) -> str:
+    """The shop's own survey when it set one (`{tracking_number}`, `{order_ref}` filled in), else ours."""
+    if not settings.survey_url:
+        return survey_url(current_app.config, shipment.id)
+    return settings.survey_url.replace("{tracking_number}", shipment.tracking_number).replace(
+        "{order_ref}", shipment.order_ref or ""
+    )
 
 
 def _already(trigger: Trigger, since: datetime | None = None):

@@ -192,12 +192,14 @@ def build_report(outcomes: Sequence[Outcome]) -> dict:
     }
 
 
-def _delivered_filter(since: date | None, until: date | None) -> list:
+def _delivered_filter(since: date | None, until: date | None, shop_id: int | None) -> list:
     where = [
         Shipment.delivered_at.is_not(None),
         Shipment.promised_date.is_not(None),
         Shipment.deleted_at.is_(None),
     ]
+    if shop_id is not None:
+        where.append(Shipment.shop_id == shop_id)
     if since is not None:
         where.append(Shipment.delivered_at >= datetime.combine(since, time(0), UTC))
     if until is not None:
@@ -206,10 +208,16 @@ def _delivered_filter(since: date | None, until: date | None) -> list:
 
 
 def load_outcomes(
-    since: date | None = None, until: date | None = None, *, at_risk_p_late: float, lost_p_lost: float
+    since: date | None = None,
+    until: date | None = None,
+    *,
+    at_risk_p_late: float,
+    lost_p_lost: float,
+    shop_id: int | None = None,
 ) -> list[Outcome]:
-    """The delivered shipments (delivered between `since` and `until`, inclusive) as outcomes."""
-    where = _delivered_filter(since, until)
+    """The delivered shipments (delivered between `since` and `until`, inclusive; of one shop or all) as
+    outcomes."""
+    where = _delivered_filter(since, until, shop_id)
     first_warned = dict(
         db.session.execute(
             select(Notification.shipment_id, func.min(Notification.created_at))
@@ -258,20 +266,20 @@ def load_outcomes(
     return outcomes
 
 
-def queue_now() -> dict:
-    """The share of the open book (active shipments) that is in the at-risk queue right now."""
-    active = db.session.scalar(
-        select(func.count())
-        .select_from(Shipment)
-        .where(Shipment.deleted_at.is_(None), Shipment.status.in_(sorted(ACTIVE_STATUSES)))
+def queue_now(shop_id: int | None = None) -> dict:
+    """The share of the open book (active shipments, of one shop or all) in the at-risk queue right now."""
+    open_book = [Shipment.deleted_at.is_(None), Shipment.status.in_(sorted(ACTIVE_STATUSES))]
+    if shop_id is not None:
+        open_book.append(Shipment.shop_id == shop_id)
+    active = db.session.scalar(select(func.count()).select_from(Shipment).where(*open_book))
+    queued = db.session.scalar(
+        select(func.count()).select_from(at_risk_query(shop_id).order_by(None).subquery())
     )
-    queued = db.session.scalar(select(func.count()).select_from(at_risk_query().order_by(None).subquery()))
     warned_open = db.session.scalar(
         select(func.count(func.distinct(Notification.shipment_id)))
         .join(Shipment, Shipment.id == Notification.shipment_id)
         .where(
-            Shipment.deleted_at.is_(None),
-            Shipment.status.in_(sorted(ACTIVE_STATUSES)),
+            *open_book,
             Notification.trigger == Trigger.PREDICTED_DELAY.value,
             Notification.channel.in_(CUSTOMER_CHANNELS),
             Notification.state.not_in(NOT_TOLD),
@@ -285,19 +293,21 @@ def queue_now() -> dict:
     }
 
 
-def risk_report(since: date | None = None, until: date | None = None) -> dict:
-    """The whole report from the database: figures on delivered shipments, the queue now, the caveats."""
+def risk_report(since: date | None = None, until: date | None = None, shop_id: int | None = None) -> dict:
+    """The whole report from the database (one shop's, or all shops'): figures on delivered shipments, the
+    queue now, the caveats."""
     outcomes = load_outcomes(
         since,
         until,
         at_risk_p_late=current_model().settings.at_risk_p_late,
         lost_p_lost=current_app.config["RISK_LOST_P_LOST"],
+        shop_id=shop_id,
     )
     return {
         "since": since.isoformat() if since else None,
         "until": until.isoformat() if until else None,
         **build_report(outcomes),
-        "queue_now": queue_now(),
+        "queue_now": queue_now(shop_id),
         "limitations": list(LIMITATIONS),
     }
 

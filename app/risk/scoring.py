@@ -15,6 +15,7 @@ from app.models import Shipment, TrackingEvent
 from app.models.types import utcnow
 from app.notify.enqueue import customer_zone
 from app.risk.model_store import current_model, replace_cached_model
+from app.workbench.history import prediction_keys, record_changes
 from carriers.model import TERMINAL_STATUSES, Reason, Status
 from planning.prediction import HistoryRecord, RiskModel, RiskState, ScanEvent, build_snapshot
 from planning.prediction.data import Place, ShipmentInfo
@@ -77,6 +78,13 @@ def rescore(shipments: Sequence[Shipment], now: datetime | None = None) -> dict[
     risk states: their state becomes None).
     """
     now = now or utcnow()
+    before = prediction_keys(shipments)
+    changed = _rescore(shipments, now)
+    record_changes(shipments, before, now)
+    return changed
+
+
+def _rescore(shipments: Sequence[Shipment], now: datetime) -> dict[int, str | None]:
     changed: dict[int, str | None] = {}
     active = []
     for shipment in shipments:

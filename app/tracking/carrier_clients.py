@@ -6,6 +6,7 @@ import threading
 
 from flask import Flask, current_app
 
+from app.admin.credentials import stored_credentials
 from carriers.base import CarrierSettings
 from carriers.registry import CARRIERS, DEFAULT_BASE_URLS
 
@@ -23,6 +24,10 @@ def carrier_settings(app: Flask, code: str) -> CarrierSettings:
     """Settings for one carrier: the sandbox in sandbox mode, the real host (or an override) otherwise."""
     overrides = dict(app.config["CARRIERS"].get(code, {}))
     base_url = overrides.pop("base_url", None)
+    # Credentials an admin stored (encrypted) replace the environment's; CredentialsKeyError without the key.
+    stored = stored_credentials(code, app.config["CREDENTIALS_KEY"])
+    if stored is not None:
+        overrides = stored
     if app.config["CARRIER_MODE"] == "sandbox":
         sandbox_url = app.config["SANDBOX_URL"].rstrip("/")
         if not sandbox_url:

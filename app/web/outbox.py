@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
@@ -11,7 +11,7 @@ from app.input_guard import MAX_PAGE, parse_id
 from app.models import Notification, Role, Shop
 from app.models.notification import OPEN_STATES, OutboxState
 from app.notify.dispatch import replay
-from app.web.staff_auth import staff_required
+from app.web.staff_auth import in_staff_shop, staff_required, visible_or_404
 from notifications.model import Trigger
 
 bp = Blueprint("outbox", __name__, url_prefix="/staff/outbox")
@@ -25,7 +25,7 @@ def index():
     """Messages newest first, filtered by state, channel, trigger, shop and a search over key/recipient."""
     args = {name: request.args.get(name, "") for name in (*FILTERS, "q")}
     page = min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
-    query = select(Notification)
+    query = in_staff_shop(select(Notification), Notification.shop_id)
     for name in ("state", "channel", "trigger"):
         if args[name]:
             query = query.where(getattr(Notification, name) == args[name])
@@ -39,7 +39,11 @@ def index():
         query.order_by(Notification.id.desc()).offset((page - 1) * PER_PAGE).limit(PER_PAGE)
     ).all()
     counts = dict(
-        db.session.execute(select(Notification.state, func.count()).group_by(Notification.state)).all()
+        db.session.execute(
+            in_staff_shop(select(Notification.state, func.count()), Notification.shop_id).group_by(
+                Notification.state
+            )
+        ).all()
     )
     return render_template(
         "outbox/index.html",
@@ -51,7 +55,9 @@ def index():
         counts=counts,
         states=[s.value for s in OutboxState],
         triggers=[t.value for t in Trigger] + ["test"],
-        shops=db.session.execute(select(Shop.id, Shop.name).order_by(Shop.name)).all(),
+        shops=db.session.execute(
+            in_staff_shop(select(Shop.id, Shop.name), Shop.id).order_by(Shop.name)
+        ).all(),
     )
 
 
@@ -59,9 +65,9 @@ def index():
 @staff_required(Role.VIEWER)
 def detail(notification_id: int):
     """One message: metadata, the rendered text/HTML or webhook payload, and every attempt."""
-    row = db.session.get(Notification, notification_id, options=[selectinload(Notification.attempt_log)])
-    if row is None:
-        abort(404)
+    row = visible_or_404(
+        db.session.get(Notification, notification_id, options=[selectinload(Notification.attempt_log)])
+    )
     replayable = row.state not in {state.value for state in OPEN_STATES}
     return render_template("outbox/detail.html", row=row, replayable=replayable)
 
@@ -70,9 +76,7 @@ def detail(notification_id: int):
 @staff_required(Role.AGENT)
 def resend(notification_id: int):
     """Queue a finished message again (same dedupe key, so receivers can recognise it)."""
-    row = db.session.get(Notification, notification_id)
-    if row is None:
-        abort(404)
+    row = visible_or_404(db.session.get(Notification, notification_id))
     if row.state in {state.value for state in OPEN_STATES}:
         flash("This message is still being attempted.", "error")
     else:

@@ -8,7 +8,7 @@ from flask import Blueprint, render_template, request
 
 from app.models import Role
 from app.risk.report import format_share, risk_report
-from app.web.staff_auth import staff_required
+from app.web.staff_auth import staff_required, staff_shop_id
 
 bp = Blueprint("risk_report", __name__, url_prefix="/staff/risk")
 
@@ -23,6 +23,8 @@ def _day(text: str | None) -> date | None:
 @bp.get("/")
 @staff_required(Role.VIEWER)
 def index():
-    """The report on delivered shipments, optionally for deliveries between `since` and `until`."""
+    """The report on the staff user's delivered shipments, optionally for deliveries between `since` and
+    `until`."""
     since, until = _day(request.args.get("since")), _day(request.args.get("until"))
-    return render_template("staff/risk_report.html", report=risk_report(since, until), pct=format_share)
+    report = risk_report(since, until, shop_id=staff_shop_id())
+    return render_template("staff/risk_report.html", report=report, pct=format_share)

@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, render_template
 from sqlalchemy import select
 
 from app.delivery.depot_days import load_day, van_names
 from app.extensions import db
 from app.models import Depot, Reservation, Role, RoutePlan
 from app.models.types import utcnow
-from app.web.staff_auth import staff_required
+from app.web.staff_auth import in_staff_shop, staff_required, visible_or_404
 
 bp = Blueprint("routes", __name__, url_prefix="/staff/routes")
 
@@ -31,8 +31,9 @@ class StopLine:
 def index():
     """Plans of yesterday onwards, per depot and day."""
     since = utcnow().date() - timedelta(days=1)
+    query = select(RoutePlan).join(Depot, Depot.id == RoutePlan.depot_id).where(RoutePlan.day >= since)
     plans = db.session.scalars(
-        select(RoutePlan).where(RoutePlan.day >= since).order_by(RoutePlan.day, RoutePlan.depot_id)
+        in_staff_shop(query, Depot.shop_id).order_by(RoutePlan.day, RoutePlan.depot_id)
     ).all()
     return render_template("routes/index.html", plans=plans)
 
@@ -42,9 +43,8 @@ def index():
 def day(plan_id: int):
     """One depot-day: each van's route with arrival and service times (depot local time)."""
     row = db.session.get(RoutePlan, plan_id)
-    if row is None:
-        abort(404)
-    depot = db.session.get(Depot, row.depot_id)
+    depot = db.session.get(Depot, row.depot_id) if row is not None else None
+    visible_or_404(depot)
     planned = load_day(depot, row.day, row)
     ids = [int(v.stop) for r in planned.plan.routes for v in r.visits]
     reservations = {r.id: r for r in db.session.scalars(select(Reservation).where(Reservation.id.in_(ids)))}

@@ -1,19 +1,21 @@
-"""Staff login/logout and the role check every staff page uses."""
+"""Staff login/logout, the role check every staff page uses, and the shop scope every staff query uses."""
 
 from __future__ import annotations
 
 import functools
+import time
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
+from app.admin import totp
 from app.extensions import db, limiter, login_manager
 from app.models import Role, StaffUser
 from app.models.types import utcnow
@@ -39,7 +41,9 @@ def load_user(session_id: str) -> StaffUser | None:
     if not (user_id.isdigit() and version.isdigit() and len(user_id) < 10):
         return None
     user = db.session.get(StaffUser, int(user_id))
-    return user if user is not None and user.session_version == int(version) else None
+    if user is None or user.disabled_at is not None or user.session_version != int(version):
+        return None
+    return user
 
 
 def _authenticate(email: str, password: str) -> StaffUser | None:
@@ -50,7 +54,7 @@ def _authenticate(email: str, password: str) -> StaffUser | None:
         return None
     now = utcnow()
     locked = user.locked_until is not None and user.locked_until > now
-    if user.check_password(password) and not locked:
+    if user.check_password(password) and not locked and user.disabled_at is None:
         user.failed_logins = 0
         return user
     if not locked:
@@ -62,7 +66,11 @@ def _authenticate(email: str, password: str) -> StaffUser | None:
 
 
 def staff_required(role: Role = Role.VIEWER):
-    """Login required, and at least `role`; 403 otherwise."""
+    """Login required, and at least `role`; 403 otherwise.
+
+    The role is recorded on the view as `required_role`: tests/test_staff_access.py visits every /staff
+    URL as each role and holds each view to what it declares.
+    """
 
     def decorator(view):
         @functools.wraps(view)
@@ -72,9 +80,41 @@ def staff_required(role: Role = Role.VIEWER):
                 abort(403)
             return view(*args, **kwargs)
 
+        wrapper.required_role = role
         return wrapper
 
     return decorator
+
+
+def public(view):
+    """Declare a /staff view open to everyone (the login steps): `required_role` None."""
+    view.required_role = None
+    return view
+
+
+#: where a password-checked login waits for its TOTP code: [user id, session version, since, next URL]
+SECOND_FACTOR_KEY = "second_factor"
+
+
+def staff_shop_id() -> int | None:
+    """The shop the signed-in staff user works for; None for the operator's staff, who see every shop."""
+    return current_user.shop_id
+
+
+def in_staff_shop(query: Select, shop_column) -> Select:
+    """`query` limited to rows whose `shop_column` is the staff user's shop (unchanged for all-shops staff)."""
+    shop_id = staff_shop_id()
+    return query if shop_id is None else query.where(shop_column == shop_id)
+
+
+def visible_or_404(row, shop_id: int | None = None):
+    """`row` when it exists and belongs to the staff user's shop (`shop_id` overrides `row.shop_id`).
+
+    Another shop's row is a 404, like a missing one, so ids of other shops cannot be probed.
+    """
+    if row is None or not current_user.may_see(shop_id if shop_id is not None else row.shop_id):
+        abort(404)
+    return row
 
 
 def _safe_next(target: str | None) -> str:
@@ -85,6 +125,7 @@ def _safe_next(target: str | None) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit("10 per minute", methods=["POST"])
+@public
 def login():
     """Email + password login."""
     form = LoginForm()
@@ -93,6 +134,11 @@ def login():
         status = 400
         if form.validate_on_submit():
             user = _authenticate(form.email.data.strip().lower(), form.password.data)
+            if user is not None and totp.required(user):
+                db.session.commit()
+                target = _safe_next(request.args.get("next"))
+                session[SECOND_FACTOR_KEY] = [user.id, user.session_version, int(time.time()), target]
+                return redirect(url_for("staff_admin.second_factor"))
             if user is not None:
                 login_user(user)
                 user.last_login_at = utcnow()
@@ -108,7 +154,7 @@ def login():
 
 
 @bp.post("/logout")
-@login_required
+@staff_required(Role.VIEWER)
 def logout():
     """End this session and every other one of this user (a copied cookie stops working too)."""
     current_user.end_sessions()

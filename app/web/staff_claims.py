@@ -37,7 +37,7 @@ from app.models import (
 )
 from app.models.claim import FINISHED_CLAIM_STATES
 from app.models.types import utcnow
-from app.web.staff_auth import staff_required
+from app.web.staff_auth import in_staff_shop, staff_required
 from carriers.claims import CLAIM_FORMS, ClaimPack
 from carriers.errors import CarrierError
 from carriers.registry import DISPLAY_NAMES
@@ -64,7 +64,9 @@ _MAX_AMOUNT = Decimal("9999999999.99")  # Numeric(12, 2)
 def board():
     """Claims in columns by state, the nearest filing deadline first; filter by carrier, kind, state."""
     args = {name: request.args.get(name, "") for name in ("carrier", "kind", "state", "show")}
-    query = select(Claim, Shipment).join(Shipment, Shipment.id == Claim.shipment_id)
+    query = in_staff_shop(
+        select(Claim, Shipment).join(Shipment, Shipment.id == Claim.shipment_id), Claim.shop_id
+    )
     if args["carrier"]:
         query = query.where(Shipment.carrier == args["carrier"])
     if kind := _member(ClaimKind, args["kind"]):
@@ -87,7 +89,9 @@ def board():
         if row.Claim.state is S.REMEDY_DECIDED and submission.filer_code(row.Shipment) is not None
     }
     carriers = db.session.scalars(
-        select(Shipment.carrier).join(Claim, Claim.shipment_id == Shipment.id).distinct()
+        in_staff_shop(
+            select(Shipment.carrier).join(Claim, Claim.shipment_id == Shipment.id), Claim.shop_id
+        ).distinct()
     ).all()
     return render_template(
         "staff/claims/board.html",
@@ -347,7 +351,8 @@ def _pack(claim: Claim) -> ClaimPack | str:
 
 
 def _claim_query(reference: str, *, for_update: bool = False):
-    query = select(Claim).where(Claim.reference == reference.strip().upper())
+    """The claim with this reference, if it is of the staff user's shop (another shop's is not found)."""
+    query = in_staff_shop(select(Claim).where(Claim.reference == reference.strip().upper()), Claim.shop_id)
     return query.with_for_update() if for_update else query
 
 

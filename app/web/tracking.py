@@ -18,7 +18,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import format_date, format_time, format_timedelta, get_locale, refresh
+from flask_babel import format_date, format_time, format_timedelta, get_locale, refresh, to_user_timezone
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -34,11 +34,11 @@ from app.extensions import db, limiter
 from app.models import CustomerPreference, Shipment, Shop
 from app.models.types import utcnow
 from app.notify.enqueue import customer_zone
-from app.notify.links import read_tracking_token, tracking_token
+from app.notify.links import find_tracking_shipment, tracking_link_expired
 from app.notify.preferences import IncompleteQuietHours, preference_view, save_preference
 from app.notify.settings import shop_settings
-from app.notify.triggers import eta_window
-from carriers.model import TERMINAL_STATUSES, Status
+from app.web.tracking_arrival import arrival_text, pickup_point
+from carriers.model import Status
 from carriers.numbers import normalise_number
 from carriers.registry import DISPLAY_NAMES
 from notifications.render import DEFAULT_LANGUAGE, LANGUAGES, LOCALES
@@ -155,10 +155,13 @@ def use_language(shipment: Shipment | None) -> str:
 
 
 def _shipment_for(token: str) -> Shipment:
-    shipment_id = read_tracking_token(current_app.config, token)
-    shipment = db.session.get(Shipment, shipment_id) if shipment_id is not None else None
+    shipment = find_tracking_shipment(current_app.config, token)
     if shipment is None or shipment.deleted_at is not None:
         abort(404)
+    # An old link alone no longer shows the parcel; a session that proved the postcode (the lookup) does.
+    if tracking_link_expired(current_app.config, shipment) and not is_verified(shipment):
+        use_language(shipment)
+        abort(410)
     return shipment
 
 
@@ -239,7 +242,7 @@ def lookup():
             return redirect(
                 url_for(
                     ".parcel",
-                    token=tracking_token(current_app.config, shipment.id),
+                    token=shipment.link_token,
                     lang=request.args.get("lang"),
                 )
             )
@@ -290,6 +293,14 @@ def not_found(error):
     ), 404
 
 
+@bp.errorhandler(410)
+def link_expired(error):
+    """An expired tracking link: the number + postcode lookup, in the customer's language."""
+    if "tracking_language" not in g:
+        use_language(None)
+    return render_template("tracking/expired.html", form=LookupForm(formdata=None)), 410
+
+
 @bp.errorhandler(429)
 def too_many(error):
     """Too many lookups or verifications from this address."""
@@ -304,6 +315,7 @@ def _render_parcel(shipment: Shipment, token: str, **forms):
         forms["preference_form"] = _preference_form(shipment)
     forms.setdefault("verify_form", VerifyForm(formdata=None))
     shop = db.session.get(Shop, shipment.shop_id)
+    now = utcnow()
     return render_template(
         "tracking/parcel.html",
         shipment=shipment,
@@ -313,7 +325,8 @@ def _render_parcel(shipment: Shipment, token: str, **forms):
         status_words=status_words_for(shipment.status),
         steps=progress_steps(shipment.status),
         carrier=DISPLAY_NAMES.get(shipment.carrier, shipment.carrier),
-        eta=_eta_text(shipment),
+        arrival=arrival_text(shipment, g.tracking_language, g.tracking_zone, now),
+        pickup=pickup_point(shipment, g.tracking_language, now),
         checked=_freshness(shipment.last_checked_at),
         events=[(_when(e.occurred_at), e) for e in reversed(shipment.events)],
         country=get_locale().territories.get(
@@ -357,23 +370,10 @@ def progress_steps(status: str) -> list[dict] | None:
 
 
 def _when(moment: datetime) -> str:
+    if g.tracking_language == "th":  # Thai readers count years in the Buddhist era (Babel shows AD)
+        day = format_date(moment, f"d MMM '{to_user_timezone(moment).year + 543}'")
+        return f"{day} {format_time(moment, 'short')}"
     return f"{format_date(moment, 'medium')} {format_time(moment, 'short')}"
-
-
-def _eta_text(shipment: Shipment) -> str | None:
-    if shipment.status in TERMINAL_STATUSES:
-        return None
-    window = eta_window(shipment)
-    if window is None:
-        return None
-    start, end = window
-    if not isinstance(start, datetime):
-        day = format_date(start, "full")
-        return day if start == end else f"{day} – {format_date(end, 'full')}"
-    day = format_date(start, "full")
-    if day == format_date(end, "full"):
-        return f"{day}, {format_time(start, 'short')}–{format_time(end, 'short')}"
-    return f"{_when(start)} – {_when(end)}"
 
 
 def _freshness(checked_at: datetime | None) -> str:

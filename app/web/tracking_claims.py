@@ -19,7 +19,7 @@ from app.claims.reports import PHOTO_REQUIRED, ReportOptions, reply_channels, re
 from app.errors import Conflict, InvalidInput
 from app.extensions import db, limiter
 from app.models import Claim, ClaimKind, ClaimState, RemedyKind, Shipment, Shop
-from app.notify.links import read_tracking_token
+from app.notify.links import find_tracking_shipment
 from app.web.tracking import VERIFIED_KEY, _shipment_for, bp, is_verified, use_language
 
 STATEMENT_MAX = 2000
@@ -185,8 +185,8 @@ def _allow_photo_uploads(endpoint: str | None, values: dict | None) -> None:
     # this is the last moment to raise the 5 MB limit, and only a verified session gets the larger one.
     if endpoint != "tracking.report" or request.method != "POST" or not values:
         return
-    shipment_id = read_tracking_token(current_app.config, values.get("token", ""))
-    if shipment_id is not None and shipment_id in session.get(VERIFIED_KEY, []):
+    shipment = find_tracking_shipment(current_app.config, values.get("token", ""))
+    if shipment is not None and shipment.id in session.get(VERIFIED_KEY, []):
         request.max_content_length = report_body_limit()
 
 
@@ -259,8 +259,7 @@ def report(token: str):
 def too_large(error):
     """A body above the route's limit: a friendly page instead of a bare 413."""
     token = (request.view_args or {}).get("token")
-    shipment_id = read_tracking_token(current_app.config, token) if token else None
-    shipment = db.session.get(Shipment, shipment_id) if shipment_id is not None else None
+    shipment = find_tracking_shipment(current_app.config, token) if token else None
     if shipment is not None and shipment.deleted_at is not None:
         shipment = None
     use_language(shipment)

@@ -17,13 +17,12 @@ bp = Blueprint("unsubscribe", __name__)
 
 
 def _target(token: str) -> tuple[Shipment, str, str]:
-    """The shipment, channel and normalised address a token stands for; 404 when forged or gone."""
+    """The shipment, channel and normalised address a token stands for; 404 when forged, expired or gone."""
     found = read_unsubscribe_token(current_app.config, token)
     if found is None or found[1] not in CUSTOMER_CHANNELS:
         abort(404)
-    shipment = db.session.get(Shipment, found[0])
-    channel = found[1]
-    raw = shipment and (shipment.customer_email if channel == "email" else shipment.customer_phone)
+    shipment, channel = found
+    raw = shipment.customer_email if channel == "email" else shipment.customer_phone
     if not raw:
         abort(404)
     try:
