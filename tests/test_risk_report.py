@@ -214,7 +214,7 @@ def test_cli_prints_text_and_json(fixed_set, runner):
         "6.0",
         "3",
     ]
-    assert "note: No prediction history is stored" in text.output
+    assert "note: Calibration and ETA error use the last p_late" in text.output
     raw = runner.invoke(args=["risk", "report", "--json"])
     assert json.loads(raw.output)["overall"]["warnings"]["precision"] == 0.6667
     assert runner.invoke(args=["risk", "report", "--until", "soon"]).exit_code == 2

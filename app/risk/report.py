@@ -38,10 +38,10 @@ LIMITATIONS = (
     " not delay outcomes.",
     "A warning is the first predicted_delay outbox row on a customer channel (email or SMS) that was not"
     " dead or cancelled; its created_at is when the customer was warned (quiet hours may delay the send).",
-    "No prediction history is stored: p_late, the ETA and its p10-p90 are the last values stored before"
-    " delivery, often made late in the journey (see median hours from last score to delivery), so"
-    " calibration and ETA error are kinder than at handoff.",
-    "No risk-state history is stored and the state is cleared on delivery: 'in the queue' means a"
+    "Calibration and ETA error use the last p_late, ETA and p10-p90 stored before delivery (this report"
+    " does not read the prediction history yet), often made late in the journey (see median hours from"
+    " last score to delivery), so they are kinder than at handoff.",
+    "The risk state is cleared on delivery and this report does not read its history: 'in the queue' means a"
     " predicted_delay or stuck outbox row (any channel) was written for the shipment, or its last stored"
     " p_late / p_lost was at or above the at-risk / lost threshold.",
 )
