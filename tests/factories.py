@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, datetime
 
 from app.extensions import db
@@ -49,7 +50,9 @@ def add_event(shipment: Shipment, occurred_at: datetime, status: str, reason: st
             status=status,
             reason=reason,
             carrier_code=status.upper(),
-            content_hash=f"{shipment.id}-{occurred_at.isoformat()}-{status}",
+            content_hash=hashlib.sha1(
+                f"{shipment.id}|{occurred_at.isoformat()}|{status}".encode()
+            ).hexdigest(),
             source="poll",
         )
     )
