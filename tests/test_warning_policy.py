@@ -27,6 +27,7 @@ from app.risk.warning_policy import (
     stored_policy,
     with_policy,
 )
+from app.tracking.updates import process_time_passing
 from carriers.model import Status
 from carriers.sandbox.history import generate_history
 from planning.prediction import RiskSettings, default_model
@@ -170,6 +171,44 @@ def test_only_a_confident_prediction_warns_the_customer(shipment) -> None:
     _store_policy(0.55)
     _predict(shipment, "at_risk", 0.6)
     assert _emails() == [("predicted_delay:2026-11-27", "pending")]
+
+
+def test_a_silence_we_have_not_checked_lately_is_looked_at_before_warning(app, shipment) -> None:
+    now = utcnow()
+    shipment.next_poll_at = now + timedelta(hours=6)
+    shipment.last_checked_at = now - timedelta(hours=2)  # the scan we miss may be waiting at the carrier
+    db.session.commit()
+    _predict(shipment, "at_risk", 0.95)
+    assert _emails() == []
+    shipment.last_checked_at = now  # polled: the carrier has nothing newer, the silence is real
+    _predict(shipment, "at_risk", 0.95)
+    assert _emails() == [("predicted_delay:2026-11-27", "pending")]
+
+
+def test_time_passing_polls_a_stale_parcel_at_risk_soon_but_never_inside_a_lease(app) -> None:
+    shop, _ = make_shop()
+    now = utcnow()
+    overdue = make_shipment(
+        shop,
+        status="in_transit",
+        shipped_at=now - timedelta(days=5),
+        promised_date=(now - timedelta(days=2)).date(),
+        last_checked_at=now - timedelta(hours=3),
+        next_poll_at=now + timedelta(hours=4),
+    )
+    leased = make_shipment(
+        shop,
+        tracking_number="70438101015432114",
+        status="in_transit",
+        shipped_at=now - timedelta(days=5),
+        promised_date=(now - timedelta(days=2)).date(),
+        last_checked_at=now - timedelta(hours=3),
+        next_poll_at=now + timedelta(seconds=app.config["POLL_LEASE_SECONDS"] - 10),
+    )
+    lease_end = leased.next_poll_at
+    process_time_passing([overdue, leased], now)
+    assert overdue.risk_state == "late" and overdue.next_poll_at == now
+    assert leased.risk_state == "late" and leased.next_poll_at == lease_end
 
 
 def test_one_warning_per_episode_and_again_for_a_new_eta_day(shipment) -> None:

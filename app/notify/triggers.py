@@ -51,7 +51,7 @@ def queue_tracking_changes(
         change = status_change(shipment, Status(previous_status), now)
         if change is not None:
             written += queue_change(shipment, change, now)
-    change = risk_change(shipment, previous_risk_state)
+    change = risk_change(shipment, previous_risk_state, now)
     if change is None:
         return written
     if change.trigger is Trigger.BACK_ON_TRACK and not _customer_heard_of_delay(shipment):
@@ -64,11 +64,20 @@ def queue_tracking_changes(
     return written + added
 
 
-def risk_change(shipment: Shipment, previous_state: str | None) -> Change | None:
+def needs_fresh_look(shipment: Shipment, now: datetime) -> bool:
+    """True when the carrier was last asked about a polled shipment more than RISK_WARN_FRESH_SECONDS ago:
+    its silence may only be ours (the scan we would see has not been fetched yet)."""
+    if shipment.next_poll_at is None:
+        return False
+    checked = shipment.last_checked_at or shipment.created_at
+    return now - checked > timedelta(seconds=current_app.config["RISK_WARN_FRESH_SECONDS"])
+
+
+def risk_change(shipment: Shipment, previous_state: str | None, now: datetime) -> Change | None:
     """What the new prediction means for the customer; nothing for a finished parcel.
 
-    Predicted delay: in at_risk/late with p_late at or above the warning policy's threshold, once per
-    episode and again only for a new ETA day. Back on track: a warned parcel on_track again with p_late
+    Predicted delay: in at_risk/late with p_late at or above the warning policy's threshold, on data
+    fetched lately (`needs_fresh_look`), once per episode and again only for a new ETA day. Back on track: a warned parcel on_track again with p_late
     below the policy's `clear_below`. Stuck: on entering the state.
     """
     if shipment.status in TERMINAL_STATUSES:
@@ -84,6 +93,8 @@ def risk_change(shipment: Shipment, previous_state: str | None) -> Change | None
     if p_late is None or eta is None:
         return None
     if state in _DELAY_STATES and p_late >= policy.threshold:
+        if needs_fresh_look(shipment, now):
+            return None  # a silence we have not checked lately may be our own: look again first
         day = day_key(eta[1], customer_zone(shipment))
         episode = delay_episode(shipment)
         if episode.open and day in episode.warned_days:

@@ -50,3 +50,11 @@ def reschedule(
     if when is not None and retry_after:
         when = max(when, now + timedelta(seconds=retry_after))
     shipment.next_poll_at = when
+
+
+def poll_soon(shipment: Shipment, now: datetime) -> None:
+    """Make the shipment due now, unless its next poll is within one poll lease (it may be a worker's
+    lease on a poll under way; that poll or the scheduled one comes soon enough)."""
+    lease = timedelta(seconds=current_app.config["POLL_LEASE_SECONDS"])
+    if shipment.next_poll_at is not None and shipment.next_poll_at > now + lease:
+        shipment.next_poll_at = now

@@ -24,10 +24,11 @@ from app.database import is_postgresql
 from app.extensions import db
 from app.models import Shipment
 from app.models.types import utcnow
-from app.notify.triggers import queue_tracking_changes
+from app.notify.triggers import needs_fresh_look, queue_tracking_changes
+from app.risk.queue import AT_RISK_STATES
 from app.risk.scoring import refresh_recent_outcomes, rescore
 from app.tracking.ingest import IngestResult, store_updates
-from app.tracking.poll_schedule import reschedule
+from app.tracking.poll_schedule import poll_soon, reschedule
 from carriers.model import ACTIVE_STATUSES, TERMINAL_STATUSES, Status, TrackingUpdate
 
 
@@ -66,11 +67,16 @@ def process_no_update(shipments: Sequence[Shipment], hint: PollHint, now: dateti
 def process_time_passing(shipments: Sequence[Shipment], now: datetime | None = None) -> int:
     """Re-score shipments with no news (silence is evidence too) and tell customers what changed.
 
-    Their next poll is left alone: a polling worker may hold a lease on it. Returns how many changed state.
+    A parcel the silence puts at risk whose carrier we have not asked lately is polled soon, so the delay
+    warning it held back (`needs_fresh_look`) is decided on fresh data; other next polls are left alone
+    (a polling worker may hold a lease on them). Returns how many changed state.
     """
     now = now or utcnow()
     risk_moves = rescore(shipments, now)
     _queue_messages(shipments, {}, risk_moves, now, rescored={s.id for s in shipments})
+    for shipment in shipments:
+        if shipment.risk_state in AT_RISK_STATES and needs_fresh_look(shipment, now):
+            poll_soon(shipment, now)
     return len(risk_moves)
 
 
