@@ -105,8 +105,9 @@ class Config:
     RISK_WARN_PRECISION = _env_float("RISK_WARN_PRECISION", 0.8)
     RISK_WARN_MIN_WARNINGS = _env_int("RISK_WARN_MIN_WARNINGS", 30)
     RISK_QUEUE_PRECISION = _env_float("RISK_QUEUE_PRECISION", 0.5)
-    # A delay warning waits for a poll when the carrier was last asked longer ago than this
-    RISK_WARN_FRESH_SECONDS = _env_float("RISK_WARN_FRESH_SECONDS", 3600.0)
+    # A delay warning waits for a poll when the carrier was last asked longer ago than this (a little more
+    # than the poll policy's rhythm for parcels at risk, 105 minutes)
+    RISK_WARN_FRESH_SECONDS = _env_float("RISK_WARN_FRESH_SECONDS", 7200.0)
     RISK_LOST_P_LOST = _env_float("RISK_LOST_P_LOST", 0.5)
     RISK_STUCK_DWELL_FACTOR = _env_float("RISK_STUCK_DWELL_FACTOR", 3.0)
     RISK_RESCORE_INTERVAL_SECONDS = _env_float("RISK_RESCORE_INTERVAL_SECONDS", 300.0)

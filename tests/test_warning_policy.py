@@ -176,7 +176,7 @@ def test_only_a_confident_prediction_warns_the_customer(shipment) -> None:
 def test_a_silence_we_have_not_checked_lately_is_looked_at_before_warning(app, shipment) -> None:
     now = utcnow()
     shipment.next_poll_at = now + timedelta(hours=6)
-    shipment.last_checked_at = now - timedelta(hours=2)  # the scan we miss may be waiting at the carrier
+    shipment.last_checked_at = now - timedelta(hours=3)  # the scan we miss may be waiting at the carrier
     db.session.commit()
     _predict(shipment, "at_risk", 0.95)
     assert _emails() == []
@@ -205,10 +205,21 @@ def test_time_passing_polls_a_stale_parcel_at_risk_soon_but_never_inside_a_lease
         last_checked_at=now - timedelta(hours=3),
         next_poll_at=now + timedelta(seconds=app.config["POLL_LEASE_SECONDS"] - 10),
     )
+    recent = make_shipment(
+        shop,
+        tracking_number="70438101015432115",
+        status="in_transit",
+        shipped_at=now - timedelta(days=5),
+        promised_date=(now - timedelta(days=2)).date(),
+        last_checked_at=now - timedelta(minutes=150),
+        next_poll_at=now + timedelta(hours=4),
+    )
     lease_end = leased.next_poll_at
-    process_time_passing([overdue, leased], now)
+    process_time_passing([overdue, leased, recent], now)
     assert overdue.risk_state == "late" and overdue.next_poll_at == now
     assert leased.risk_state == "late" and leased.next_poll_at == lease_end
+    # checked 150 minutes ago: polled again at the at-risk rhythm (105 minutes after that check), i.e. now
+    assert recent.next_poll_at == now
 
 
 def test_one_warning_per_episode_and_again_for_a_new_eta_day(shipment) -> None:

@@ -53,8 +53,13 @@ def reschedule(
 
 
 def poll_soon(shipment: Shipment, now: datetime) -> None:
-    """Make the shipment due now, unless its next poll is within one poll lease (it may be a worker's
-    lease on a poll under way; that poll or the scheduled one comes soon enough)."""
+    """Bring a parcel at risk's next poll forward to the poll policy's at-risk rhythm after its last check
+    (now, if that has passed) — unless its next poll is within one poll lease (it may be a worker's lease
+    on a poll under way; that poll or the scheduled one comes soon enough)."""
     lease = timedelta(seconds=current_app.config["POLL_LEASE_SECONDS"])
-    if shipment.next_poll_at is not None and shipment.next_poll_at > now + lease:
-        shipment.next_poll_at = now
+    if shipment.next_poll_at is None or shipment.next_poll_at <= now + lease:
+        return
+    policy = current_policy()
+    gap = max(policy.at_risk, policy.carrier_min_interval.get(shipment.carrier, policy.at_risk))
+    rhythm = (shipment.last_checked_at or shipment.created_at) + gap
+    shipment.next_poll_at = min(shipment.next_poll_at, max(now, rhythm))
