@@ -38,6 +38,8 @@ class Shipment(db.Model):
     __table_args__ = (
         UniqueConstraint("shop_id", "carrier", "tracking_number", name="uq_shipment_carrier_number"),
         Index("ix_shipment_due", "carrier", "next_poll_at"),
+        # The API's `updated_since` (a shop's incremental sync) scanned every shipment without it.
+        Index("ix_shipment_shop_updated", "shop_id", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
