@@ -22,7 +22,8 @@ job_last_finished = Gauge(
 
 
 def record_job_run(job: str, outcome: str, seconds: float) -> None:
-    """Count one run of `job` (outcome `ok` or `failed`) and how long it took."""
+    """Count one run of `job` (outcome `ok`, `failed`, or `skipped` for a singleton another worker runs)
+    and how long it took."""
     job_runs.labels(job, outcome).inc()
     job_seconds.labels(job).observe(seconds)
     job_last_finished.labels(job, outcome).set_to_current_time()
