@@ -301,3 +301,12 @@ def test_p_late_agrees_with_the_eta_for_the_prior(batch: list[Snapshot]) -> None
 @given(st.lists(snapshots(), min_size=1, max_size=25))
 def test_p_late_agrees_with_the_eta_for_a_trained_model(batch: list[Snapshot]) -> None:
     check_predictions(trained(), batch)
+
+
+def test_silence_of_a_parcel_not_scanned_yet_counts_from_handoff() -> None:
+    info = make_info()
+    at_handoff = build_snapshot(info, [], info.shipped_at)
+    later = build_snapshot(info, [], info.shipped_at + timedelta(hours=30))
+    _, position, _ = MODEL.predict_with_position([at_handoff, later])
+    assert position[0][3] == 0.0  # not the hours of the handoff day before the parcel was handed over
+    assert position[1][3] > 0.5

@@ -175,9 +175,11 @@ def test_only_a_confident_prediction_warns_the_customer(shipment) -> None:
 
 def test_a_silence_we_have_not_checked_lately_is_looked_at_before_warning(app, shipment) -> None:
     now = utcnow()
-    shipment.next_poll_at = now + timedelta(hours=6)
-    shipment.last_checked_at = now - timedelta(hours=3)  # the scan we miss may be waiting at the carrier
+    shipment.next_poll_at = now + timedelta(hours=6)  # registered, the carrier not asked yet
     db.session.commit()
+    _predict(shipment, "at_risk", 0.95)
+    assert _emails() == []
+    shipment.last_checked_at = now - timedelta(hours=3)  # the scan we miss may be waiting at the carrier
     _predict(shipment, "at_risk", 0.95)
     assert _emails() == []
     shipment.last_checked_at = now  # polled: the carrier has nothing newer, the silence is real

@@ -65,12 +65,13 @@ def queue_tracking_changes(
 
 
 def needs_fresh_look(shipment: Shipment, now: datetime) -> bool:
-    """True when the carrier was last asked about a polled shipment more than RISK_WARN_FRESH_SECONDS ago:
-    its silence may only be ours (the scan we would see has not been fetched yet)."""
+    """True when a polled shipment's carrier was never asked, or last asked more than
+    RISK_WARN_FRESH_SECONDS ago: its silence may only be ours (the scan we would see is not fetched yet)."""
     if shipment.next_poll_at is None:
         return False
-    checked = shipment.last_checked_at or shipment.created_at
-    return now - checked > timedelta(seconds=current_app.config["RISK_WARN_FRESH_SECONDS"])
+    if shipment.last_checked_at is None:
+        return True
+    return now - shipment.last_checked_at > timedelta(seconds=current_app.config["RISK_WARN_FRESH_SECONDS"])
 
 
 def risk_change(shipment: Shipment, previous_state: str | None, now: datetime) -> Change | None:

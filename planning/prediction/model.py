@@ -416,7 +416,10 @@ class RiskModel:
         out_for_delivery = np.array([st is Status.OUT_FOR_DELIVERY for st in status]) & (
             np.floor(last_elapsed) == np.floor(elapsed)
         )
-        dwell = np.where(scanned, business_gap(arrays, last_ts, now_ts), elapsed)
+        # Silence since the last scan, or since handoff for a parcel the carrier has not scanned yet.
+        dwell = business_gap(
+            arrays, np.where(scanned, last_ts, np.minimum(arrays.shipped_ts, now_ts)), now_ts
+        )
         e_log, d_log = np.log1p(elapsed), arrays.deadline_log
 
         q = h.q.copy()
