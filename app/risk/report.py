@@ -15,8 +15,9 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from statistics import median
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -24,7 +25,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Notification, Shipment, Shop
 from app.models.notification import OutboxState
-from app.notify.enqueue import CUSTOMER_CHANNELS, customer_zone
+from app.notify.enqueue import CUSTOMER_CHANNELS
 from app.risk.model_store import current_model
 from app.risk.queue import at_risk_query
 from carriers.model import ACTIVE_STATUSES
@@ -72,6 +73,17 @@ class Outcome:
     def warned(self) -> bool:
         """A delay warning was written before delivery."""
         return self.first_warned_at is not None and self.first_warned_at <= self.delivered_at
+
+
+UTC_ZONE = ZoneInfo("UTC")
+
+
+@lru_cache(maxsize=512)
+def _zone(name: str | None) -> ZoneInfo | None:
+    try:
+        return ZoneInfo(name) if name else None
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
 
 
 def deadline_of(promised: date, zone: ZoneInfo) -> datetime:
@@ -217,7 +229,14 @@ def load_outcomes(
 ) -> list[Outcome]:
     """The delivered shipments (delivered between `since` and `until`, inclusive; of one shop or all) as
     outcomes."""
-    where = _delivered_filter(since, until, shop_id)
+    return outcomes_where(
+        _delivered_filter(since, until, shop_id), at_risk_p_late=at_risk_p_late, lost_p_lost=lost_p_lost
+    )
+
+
+def outcomes_where(where: list, *, at_risk_p_late: float, lost_p_lost: float) -> list[Outcome]:
+    """The shipments matching `where` (delivered, with a promised date) as outcomes, read with one column
+    query rather than as objects: a quarter of 100,000 shipments stays well under a second."""
     first_warned = dict(
         db.session.execute(
             select(Notification.shipment_id, func.min(Notification.created_at))
@@ -239,28 +258,48 @@ def load_outcomes(
             .distinct()
         )
     )
-    shops = {shop.id: shop for shop in db.session.scalars(select(Shop))}
+    shop_zones = {
+        shop_id: _zone(name) for shop_id, name in db.session.execute(select(Shop.id, Shop.default_timezone))
+    }
+    rows = db.session.execute(
+        select(
+            Shipment.id,
+            Shipment.carrier,
+            Shipment.shop_id,
+            Shipment.customer_timezone,
+            Shipment.promised_date,
+            Shipment.delivered_at,
+            Shipment.p_late,
+            Shipment.p_lost,
+            Shipment.eta_p10,
+            Shipment.eta_p50,
+            Shipment.eta_p90,
+            Shipment.risk_computed_at,
+        )
+        .where(*where)
+        .order_by(Shipment.id)
+    )
     outcomes = []
-    for s in db.session.scalars(select(Shipment).where(*where).order_by(Shipment.id)):
-        zone = customer_zone(s, shops[s.shop_id])
+    for row in rows:
+        zone = _zone(row.customer_timezone) or shop_zones.get(row.shop_id) or UTC_ZONE
         flagged = (
-            s.id in alerted
-            or (s.p_late is not None and s.p_late >= at_risk_p_late)
-            or (s.p_lost is not None and s.p_lost >= lost_p_lost)
+            row.id in alerted
+            or (row.p_late is not None and row.p_late >= at_risk_p_late)
+            or (row.p_lost is not None and row.p_lost >= lost_p_lost)
         )
         outcomes.append(
             Outcome(
-                shipment_id=s.id,
-                carrier=s.carrier,
-                deadline=deadline_of(s.promised_date, zone),
-                delivered_at=s.delivered_at,
-                first_warned_at=first_warned.get(s.id),
+                shipment_id=row.id,
+                carrier=row.carrier,
+                deadline=deadline_of(row.promised_date, zone),
+                delivered_at=row.delivered_at,
+                first_warned_at=first_warned.get(row.id),
                 flagged=flagged,
-                p_late=s.p_late,
-                eta_p10=s.eta_p10,
-                eta_p50=s.eta_p50,
-                eta_p90=s.eta_p90,
-                scored_at=s.risk_computed_at,
+                p_late=row.p_late,
+                eta_p10=row.eta_p10,
+                eta_p50=row.eta_p50,
+                eta_p90=row.eta_p90,
+                scored_at=row.risk_computed_at,
             )
         )
     return outcomes
