@@ -88,6 +88,8 @@ def build_mime(message: EmailMessage, settings: SmtpSettings) -> Message:
 class EmailChannel(Channel):
     """Submits mail over one SMTP connection, reused across a batch and reopened when dropped."""
 
+    receiver_drops_resends = False
+
     def __init__(self, settings: SmtpSettings) -> None:
         self.settings = settings
         self._sender = validate_email(settings.from_address)

@@ -6,7 +6,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from enum import StrEnum
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 
 class Trigger(StrEnum):
@@ -39,6 +39,10 @@ class SendResult:
 
 class Channel(ABC):
     """A way to reach someone; holds its connection across a batch, so use one per worker thread."""
+
+    # Whether the receiver drops a resend that carries the same key (SMS Idempotency-Key, webhook event
+    # id). SMTP cannot: a resent email is a second email, so the outbox sends those one at a time.
+    receiver_drops_resends: ClassVar[bool] = True
 
     @abstractmethod
     def send(self, message: Any) -> SendResult:

@@ -24,7 +24,7 @@ import pytest
 from sqlalchemy import func, insert, select, text, update
 
 from app.extensions import db
-from app.models import Notification, Shipment, TrackingEvent
+from app.models import DeliveryAttempt, Notification, Shipment, TrackingEvent
 from app.notify.settings import default_settings
 from carriers.model import TERMINAL_STATUSES
 from carriers.numbers import make_tracking_number
@@ -328,6 +328,17 @@ def test_three_workers_with_faults_and_two_crashes_lose_and_double_nothing(
     )
     assert len(ids) > 30, "too few e-mails were sent for the crash check to mean anything"
     duplicates = sum(n - 1 for n in ids.values())
+    twice = {message_id for message_id, n in ids.items() if n > 1}
+    explained = set(
+        db.session.scalars(
+            select(Notification.provider_id)
+            .join(DeliveryAttempt, DeliveryAttempt.notification_id == Notification.id)
+            .where(Notification.provider_id.in_(twice), DeliveryAttempt.outcome == "interrupted")
+        )
+    )
+    assert twice <= explained, (
+        f"e-mails sent twice without a crash cutting their attempt: {twice - explained}"
+    )
     assert duplicates <= len(fleet.killed_ports), f"{duplicates} e-mails sent twice after 2 crashes"
     states = dict(
         db.session.execute(select(Notification.state, func.count()).group_by(Notification.state)).all()

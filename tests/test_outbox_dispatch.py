@@ -7,12 +7,13 @@ import email.policy
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import DeliveryAttempt, Notification, Unsubscribe, WebhookEndpoint
 from app.notify.dispatch import dispatch_due
 from app.notify.enqueue import Change, queue_change
+from app.notify.settings import default_settings
 from notifications.email import message_id
 from notifications.model import Trigger
 from notifications.sms_sandbox import Failure
@@ -56,7 +57,6 @@ def _shipment_with_endpoint(webhook_receiver: WebhookSandbox | None = None, chan
         endpoint = WebhookEndpoint(shop_id=shop.id, url=webhook_receiver.endpoint, secret=WEBHOOK_SECRET)
         db.session.add(endpoint)
     from app.models import ShopNotificationSettings
-    from app.notify.settings import default_settings
 
     settings: ShopNotificationSettings = default_settings(shop.id)
     settings.channels = list(channels)
@@ -204,3 +204,36 @@ def test_a_delay_message_is_not_sent_for_a_parcel_finished_before_dispatch(inbox
     row = _row("email")
     assert (row.state, row.last_error) == ("cancelled", "the parcel was finished before the message went out")
     assert inbox.messages == []
+
+
+def test_emails_reach_the_mail_server_one_at_a_time_each_recorded_before_the_next(app, inbox) -> None:
+    """A crash can so duplicate at most one email: the server never holds two emails we have not recorded."""
+    app.config.update(OUTBOX_SEND_THREADS=4)
+    shop, _ = make_shop("Fjellsport")
+    settings = default_settings(shop.id)
+    settings.channels = ["email"]
+    db.session.add(settings)
+    for i in range(24):
+        customer = CUSTOMER | {
+            "customer_email": f"kunde{i}@example.no",
+            "tracking_number": f"7043810101543{i:04d}",
+        }
+        queue_change(make_shipment(shop, **customer), URGENT)
+    db.session.commit()
+    engine = db.engine
+    unrecorded_at_arrival: list[int] = []
+    accept = inbox.handle_DATA
+
+    async def handle_data(server, session, envelope) -> str:
+        with engine.connect() as connection:
+            recorded = connection.scalar(
+                select(func.count()).select_from(Notification).where(Notification.state == "sent")
+            )
+        unrecorded_at_arrival.append(len(inbox.messages) - recorded)
+        return await accept(server, session, envelope)
+
+    inbox.handle_DATA = handle_data
+    stats = dispatch_due()
+    assert (stats.claimed, stats.sent) == (24, 24)
+    assert len(inbox.messages) == 24
+    assert unrecorded_at_arrival == [0] * 24

@@ -1,12 +1,13 @@
 """The outbox dispatcher: claim due rows under a lease, send them, record each outcome as it comes.
 
-Delivery is at-least-once, with at most one duplicate per message in flight when a dispatcher dies.
-Each sending thread, per row: marks the attempt started (`attempt_started_at`, only while this run
-still holds the row: app/notify/leases.py) and commits, calls the provider, and records the outcome in
-the same short transaction that starts its next row. A crash so loses only the attempts under way at
-that instant (at most one per thread); the next holder logs them as `interrupted` and sends them again.
-The resend carries the same key (email Message-ID, SMS `Idempotency-Key`, webhook event id): the SMS
-provider and careful shops drop it, but most mail servers deliver both copies of an email.
+Delivery is at-least-once. Each sending thread, per row: marks the attempt started (`attempt_started_at`,
+only while this run still holds the row: app/notify/leases.py) and commits, calls the provider, and
+records the outcome in the same short transaction that starts its next row. A crash so loses only the
+attempts under way at that instant (at most one per thread); the next holder logs them as `interrupted`
+and sends them again with the same key (email Message-ID, SMS `Idempotency-Key`, webhook event id). The
+SMS provider and careful shops drop such a resend; mail servers deliver both copies of an email, so
+emails go out one at a time per process (`_EMAIL_IN_FLIGHT`, held from the send until its outcome is
+committed): a crash duplicates at most one email.
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ SCHEDULES: dict[str, RetrySchedule] = {
 # Messages about a risk that a finished parcel no longer has: never sent to the customer once it is over.
 RISK_TRIGGERS = frozenset(t.value for t in (Trigger.PREDICTED_DELAY, Trigger.STUCK, Trigger.BACK_ON_TRACK))
 _rng = random.Random()
+# Held from the call to a provider that delivers resends twice (SMTP) until that outcome is committed.
+_EMAIL_IN_FLIGHT = threading.Lock()
 
 
 @dataclass
@@ -278,21 +281,28 @@ class _ChannelPool:
         """One sending thread: start, send and record rows until none is left; returns their attempts.
 
         A row's outcome is committed in the transaction that starts the thread's next row (one commit
-        per row), before that row is sent: a thread never has more than one row sent but unrecorded.
-        None stands for a row another dispatcher took over before this one started it.
+        per row), before that row is sent: a thread never has more than one row sent but unrecorded, and
+        a process never more than one email. None stands for a row another dispatcher took over before
+        this one started it.
         """
         done: list[tuple[_Work, dict | None]] = []
         sent: tuple[_Work, _Outcome] | None = None
         with self._engine.connect() as connection:
             while True:
                 item = _take(todo)
-                with connection.begin():
-                    if sent is not None:
-                        done.append((sent[0], self._record(connection, *sent)))
-                        sent = None
-                    if item is None:
-                        return done
-                    started = self._start(connection, item)
+                started = False
+                try:
+                    with connection.begin():
+                        if sent is not None:
+                            done.append((sent[0], self._record(connection, *sent)))
+                        if item is not None:
+                            started = self._start(connection, item)
+                finally:
+                    if sent is not None and self._one_at_a_time(sent[0].channel):
+                        _EMAIL_IN_FLIGHT.release()
+                    sent = None
+                if item is None:
+                    return done
                 if started:
                     sent = (item, self.send(item))
                 else:
@@ -313,8 +323,16 @@ class _ChannelPool:
             _disable_endpoint(connection, item.endpoint_id, outcome.attempted_at)
         return attempt
 
+    def _one_at_a_time(self, channel: str) -> bool:
+        return not channel_class(channel).receiver_drops_resends
+
     def send(self, item: _Work) -> _Outcome:
-        """Send on this thread's channel; errors become part of the outcome."""
+        """Send on this thread's channel; errors become part of the outcome.
+
+        For an email this takes `_EMAIL_IN_FLIGHT`, which `drain` releases once the outcome is committed.
+        """
+        if self._one_at_a_time(item.channel):
+            _EMAIL_IN_FLIGHT.acquire()
         started = utcnow()
         clock = time.perf_counter()
         result, error = None, None
