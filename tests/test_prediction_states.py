@@ -3,6 +3,7 @@ with the ETA, and reasons that are true now."""
 
 from __future__ import annotations
 
+import warnings
 from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
@@ -23,6 +24,7 @@ from planning.prediction import (
     train,
 )
 from planning.prediction.data import AT_RISK_STATES, LEFT_STATES, Place, ShipmentInfo
+from planning.prediction.in_flight import SILENCE
 
 OSLO, BANGKOK = ZoneInfo("Europe/Oslo"), ZoneInfo("Asia/Bangkok")
 PROMISED = date(2024, 3, 6)
@@ -308,5 +310,18 @@ def test_silence_of_a_parcel_not_scanned_yet_counts_from_handoff() -> None:
     at_handoff = build_snapshot(info, [], info.shipped_at)
     later = build_snapshot(info, [], info.shipped_at + timedelta(hours=30))
     _, position, _ = MODEL.predict_with_position([at_handoff, later])
-    assert position[0][3] == 0.0  # not the hours of the handoff day before the parcel was handed over
-    assert position[1][3] > 0.5
+    silence = position[:, SILENCE]
+    assert silence[0] == 0.0  # not the hours of the handoff day before the parcel was handed over
+    assert silence[1] > 0.5
+
+
+def test_out_for_delivery_when_the_promise_ends_before_the_transit_clock_starts() -> None:
+    """Handed over on a Friday after the cut-off, promised that same day: the clock starts on Monday."""
+    friday = datetime(2023, 8, 11, 15, tzinfo=UTC)
+    info = make_info(shipped_at=friday, ordered_at=friday, promised_date=friday.date(), zone=ZoneInfo("UTC"))
+    snap = Snapshot(info, now=friday, status=Status.OUT_FOR_DELIVERY, last_event_at=friday, n_scans=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        [prediction] = trained().predict_many([snap])
+    assert friday <= prediction.eta_p10 <= prediction.eta_p50 <= prediction.eta_p90
+    assert prediction.p_late < 0.5

@@ -5,7 +5,7 @@ tails are not: the evening before the promised day, with the van run still to co
 parcel that arrives the next morning like most of its kind. The in-flight calibration is fitted on the
 history replayed as the service saw it — every parcel at handoff, after each scan and every STEP until
 its promise ended or it arrived — and maps the model's view of a parcel on its way (its odds, business
-days left, time of day, silence, carrier signals) to how often parcels in that position were late.
+days left and gone, time of day, silence, carrier signals) to how often parcels in that position were late.
 """
 
 from __future__ import annotations
@@ -24,8 +24,19 @@ STEP = timedelta(hours=6)  # the service re-scores every few minutes; a quarter 
 # Each parcel's grid starts at its own phase (a golden-ratio sequence): with fixed carrier schedules a
 # shared phase would show the calibration only a few times of day and a few silences per milestone.
 _PHASE = 0.6180339887
-# Feature columns: model log-odds, business days left, time of day, business days silent, signals, stuck.
-MONOTONE = (1, -1, 0, 0, 1, 1)
+# A parcel's position on its way, column by column, and how each may move P(late): 1 up, -1 down, 0 free.
+COLUMNS = {
+    "log_odds": 1,  # the transit model's odds
+    "days_left": -1,  # business days until the promise ends
+    "days_gone": 0,  # business days since handoff: a late parcel mostly shows it early on
+    "time_of_day": 0,
+    "silence": 0,  # business days since the last scan (or the handoff)
+    "delay_signals": 1,  # carrier delay, weather, held, exception, failed attempt
+    "at_customs": 0,  # routine on every cross-border parcel, so weighed apart from real delays
+    "stuck": 1,
+}
+MONOTONE = tuple(COLUMNS.values())
+SILENCE = list(COLUMNS).index("silence")
 MIN_ROWS = 500
 
 
@@ -71,7 +82,7 @@ class InFlightCalibration:
 
     @classmethod
     def fit(cls, features: np.ndarray, late: np.ndarray) -> InFlightCalibration | None:
-        """Fit on N×6 features and known outcomes (NaN skipped); None with too few rows or one class."""
+        """Fit on N×len(MONOTONE) features and known outcomes (NaN skipped); None with too few rows or one class."""
         known = ~np.isnan(late)
         if known.sum() < MIN_ROWS or len(np.unique(late[known])) < 2:
             return None

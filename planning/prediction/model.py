@@ -80,7 +80,7 @@ from planning.prediction.recent import (
 # 4: the pickled classes moved into the planning.prediction package (their module paths changed).
 # 5: deadlines at the end of the promised day in the destination's zone; states for returns and arrivals.
 # 6: p_late on the way from an in-flight calibration fitted on replayed history.
-FORMAT_VERSION = 6
+FORMAT_VERSION = 7
 MAGIC = b"LEVERANSE-RISK"
 DELAY_SIGNALS = frozenset(
     {Reason.CARRIER_DELAY, Reason.CUSTOMS, Reason.WEATHER, Reason.HELD, EXCEPTION_SIGNAL}
@@ -396,7 +396,7 @@ class RiskModel:
     def predict_with_position(
         self, snapshots: Sequence[Snapshot]
     ) -> tuple[list[Prediction], np.ndarray, np.ndarray]:
-        """Predictions, each parcel's position on its way (the in-flight calibration's N×6 inputs), and
+        """Predictions, each parcel's position on its way (the in-flight calibration's inputs), and
         which rows are still moving (not out for delivery, arrived, returned or past their promise)."""
         s = self.settings
         arrays = encode_shipments([x.shipment for x in snapshots], s)
@@ -434,6 +434,9 @@ class RiskModel:
             end = np.maximum(day0 + hours[:, 1], start + 1 / 24)
             deadline = arrays.deadline_y[rows]
             end = np.where(past[rows], end, np.minimum(end, deadline - DEADLINE_MARGIN_S / DAY_S))
+            # A promise ending before the transit clock starts (handed over after the cut-off on the last
+            # business day before it) leaves no window: the van's run ends now, never before.
+            end = np.maximum(end, elapsed[rows])
             start = np.minimum(start, end)
             steps = np.linspace(0, 1, q.shape[1])[None, :]
             q[rows] = np.log1p(start[:, None] + (end - start)[:, None] * steps)
@@ -453,18 +456,21 @@ class RiskModel:
         signal_count = np.array(
             [len(x.signals & DELAY_SIGNALS) + (x.status is Status.FAILED_ATTEMPT) for x in snapshots]
         )
+        at_customs = np.array([Reason.CUSTOMS.value in x.signals for x in snapshots], dtype=float)
         normal_gap = np.maximum(h.stats[:, GAP], 0.25)
         stuck = dwell > np.maximum(s.stuck_dwell_factor * normal_gap, s.stuck_min_business_days)
         log_odds = (
             _logit(h.p_late) + _logit(now_ratio) - _logit(base) + s.signal_log_odds * (signal_count + stuck)
         )
-        position = np.column_stack(
+        position = np.column_stack(  # in_flight.COLUMNS
             [
                 np.clip(log_odds, -12, 12),
                 arrays.deadline_y - elapsed,
+                elapsed,
                 elapsed - np.floor(elapsed),
                 dwell,
-                signal_count,
+                signal_count - at_customs,
+                at_customs,
                 stuck,
             ]
         )
