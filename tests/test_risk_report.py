@@ -139,7 +139,7 @@ def test_report_on_the_fixed_set_matches_hand_computed_figures(fixed_set):
     report = risk_report()
     overall = report["overall"]
     # warned S1 S2 S3 (S5's warning is dead); late S2 S3 S4; leads S2 24 h (not 25: webhooks don't count),
-    # S3 −12 h → median 6 h
+    # S3 −12 h (told after its promise ended: not a prediction) → median over S2 alone, 24 h
     assert overall["warnings"] == {
         "delivered": 5,
         "late": 3,
@@ -147,8 +147,9 @@ def test_report_on_the_fixed_set_matches_hand_computed_figures(fixed_set):
         "warned_and_late": 2,
         "precision": 0.6667,
         "recall": 0.6667,
-        "lead_time_hours_median": 6.0,
+        "lead_time_hours_median": 24.0,
         "warned_before_deadline_share": 0.5,
+        "told_after_deadline": 1,
     }
     # in the queue: S1 (p 0.7), S2 and S5 (delay rows), S3 (p_lost 0.6 and a stuck row); late among them S2 S3
     assert overall["queue"] == {"flagged": 4, "flagged_share": 0.8, "precision": 0.5, "recall": 0.6667}
@@ -211,9 +212,13 @@ def test_cli_prints_text_and_json(fixed_set, runner):
         "%",
         "66.7",
         "%",
-        "6.0",
+        "24.0",
         "3",
     ]
+    assert (
+        "late parcels warned before their promise ended: 50.0 % (lead h is their median); told only after it: 1"
+        in (text.output)
+    )
     assert "note: Calibration and ETA error use the last p_late" in text.output
     raw = runner.invoke(args=["risk", "report", "--json"])
     assert json.loads(raw.output)["overall"]["warnings"]["precision"] == 0.6667
@@ -227,3 +232,4 @@ def test_staff_page_shows_the_figures(fixed_set, client):
     page = client.get("/staff/risk/?since=2026-11-01&until=bad").get_data(as_text=True)
     assert "Risk report" in page and "66.7 %" in page and "2026-W47" in page and "postnord" in page
     assert "0.430" in page
+    assert "told only after\n  it: 1." in page

@@ -93,6 +93,11 @@ def format_report(report: dict) -> list[str]:
             lines.append(
                 f"  {b['bin']}  n={b['n']:<6} mean p={b['mean_p_late']:.3f}  late={b['observed_late']:.3f}"
             )
+    told = report["overall"]["warnings"]
+    lines.append(
+        f"late parcels warned before their promise ended: {format_share(told['warned_before_deadline_share'])}"
+        f" (lead h is their median); told only after it: {told['told_after_deadline']}"
+    )
     now = report["queue_now"]
     lines.append(
         f"queue now: {now['in_queue']} of {now['active']} active ({format_share(now['share'])}); "

@@ -102,11 +102,16 @@ def _share(part: int, whole: int) -> float | None:
 
 
 def warning_figures(outcomes: Sequence[Outcome]) -> dict:
-    """Precision and recall of delay warnings, and the lead time (hours before the deadline) of true ones."""
+    """Precision and recall of delay warnings, and the lead time (hours before the deadline) of true ones.
+
+    The median lead is over the warnings that were predictions, given before the promise ended; a parcel
+    first seen (or first told) after that is counted apart, as `told_after_deadline`.
+    """
     late = [o for o in outcomes if o.late]
     warned = [o for o in outcomes if o.warned]
     hits = [o for o in warned if o.late]
     leads = [(o.deadline - o.first_warned_at).total_seconds() / 3600 for o in hits]
+    ahead = [lead for lead in leads if lead > 0]
     return {
         "delivered": len(outcomes),
         "late": len(late),
@@ -114,8 +119,9 @@ def warning_figures(outcomes: Sequence[Outcome]) -> dict:
         "warned_and_late": len(hits),
         "precision": _share(len(hits), len(warned)),
         "recall": _share(len(hits), len(late)),
-        "lead_time_hours_median": round(median(leads), 2) if leads else None,
-        "warned_before_deadline_share": _share(sum(h > 0 for h in leads), len(hits)),
+        "lead_time_hours_median": round(median(ahead), 2) if ahead else None,
+        "warned_before_deadline_share": _share(len(ahead), len(hits)),
+        "told_after_deadline": len(hits) - len(ahead),
     }
 
 
