@@ -15,7 +15,7 @@ from datetime import date
 
 import numpy as np
 
-from app.risk.warning_policy import HOLDOUT_SHARE, choose_policy, warning_tracks
+from app.risk.warning_policy import HOLDOUT_SHARE, WARN_FLOOR, choose_policy, warning_tracks
 from carriers.sandbox.history import HistoryMode, generate_history
 from planning.prediction import RiskSettings, train
 from planning.prediction.in_flight import replay
@@ -36,11 +36,14 @@ def _ece(p: np.ndarray, late: np.ndarray, bins: int = 10) -> float:
 
 def _variant(model, test, events) -> dict:
     tracks = warning_tracks(model, test, events)
-    warn = choose_policy(tracks, target_precision=WARN_TARGET, min_warnings=30, source="generated")
+    warn = choose_policy(
+        tracks, target_precision=WARN_TARGET, min_warnings=30, source="generated", floor=WARN_FLOOR
+    )
     queue = choose_policy(tracks, target_precision=QUEUE_TARGET, min_warnings=30, source="generated")
     played = replay(test, events)
     predictions, _, moving = model.predict_with_position(played.snapshots)
     p = np.array([x.p_late for x in predictions])[moving]
+    flaggable = np.array([x.p_late >= 0.5 or bool(x.details) for x in predictions])[moving]
     late = np.array([r.delivered_at is None or r.delivered_at >= r.shipment.promise_end for r in test], float)
     owner_late = late[played.owners][moving]
     delivered = [test[i].delivered_at for i in played.owners[moving]]
@@ -52,7 +55,7 @@ def _variant(model, test, events) -> dict:
             for k in ("threshold", "met_target", "precision", "recall", "median_lead_days", "warned")
         },
         "queue": {k: getattr(queue, k) for k in ("threshold", "met_target", "precision", "recall", "warned")},
-        "queue_share_of_book": round(float(np.mean(p >= queue.threshold)), 4),
+        "queue_share_of_book": round(float(np.mean((p >= queue.threshold) & flaggable)), 4),
         "ece_p_late": round(_ece(p, owner_late), 4),
         "eta_p50_mae_days": round(float(np.mean(errors)), 3),
         "late_parcels": int(late.sum()),

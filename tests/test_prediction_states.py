@@ -174,6 +174,11 @@ def test_reasons_disappear_when_their_cause_does() -> None:
     now = oslo(5, 15)
     keys = [r.key for r in MODEL.predict(build_snapshot(make_info(), held, now)).details]
     assert "customs_hold" in keys
+    # Routine clearance, a customs scan like every cross-border parcel's, is no reason.
+    routine = [scan(oslo(4, 12), Status.IN_TRANSIT), scan(oslo(5, 14, 30), Status.IN_TRANSIT, Reason.CUSTOMS)]
+    assert "customs_hold" not in [
+        r.key for r in MODEL.predict(build_snapshot(make_info(), routine, now)).details
+    ]
     cleared = [*held, scan(oslo(5, 14), Status.IN_TRANSIT)]
     assert "customs_hold" not in [
         r.key for r in MODEL.predict(build_snapshot(make_info(), cleared, now)).details

@@ -32,6 +32,9 @@ from planning.prediction.in_flight import replay
 SUMMARY_KEY = "warning_policy"
 QUEUE_KEY = "queue_policy"
 CANDIDATES = tuple(round(0.05 + 0.01 * i, 2) for i in range(95))  # 0.05 … 0.99
+# Customers are told "late" only when the model itself says late is likelier than not: the ETA in the
+# message then lies after the promised day (p_late and the ETA agree), never before it.
+WARN_FLOOR = 0.5
 HOLDOUT_SHARE = 0.25
 # Back on track only once p_late is well below the warning threshold, so a parcel near it does not flap.
 CLEAR_FACTOR = 0.5
@@ -89,13 +92,18 @@ def warning_tracks(
     model: RiskModel, records: Sequence[HistoryRecord], events: Sequence[ScanEvent]
 ) -> list[WarningTrack]:
     """Replay `records` through `model`: p_late at handoff, after each scan and every STEP, up to the
-    end of the promised day in the destination's zone or delivery, whichever is first."""
+    end of the promised day in the destination's zone or delivery, whichever is first.
+
+    A moment at which the parcel could not be flagged at any threshold (below even odds with nothing but
+    its lane's odds to show: planning/prediction/reasons.judge) counts as p_late 0.
+    """
     played = replay(records, events)
     per_record: dict[int, list[tuple[datetime, float]]] = defaultdict(list)
     for i, snapshot, prediction in zip(
         played.owners.tolist(), played.snapshots, model.predict_many(played.snapshots), strict=True
     ):
-        per_record[i].append((snapshot.now, prediction.p_late))
+        flaggable = prediction.p_late >= 0.5 or bool(prediction.details)
+        per_record[i].append((snapshot.now, prediction.p_late if flaggable else 0.0))
     return [
         WarningTrack(
             moments=tuple(at for at, _ in per_record[i]),
@@ -132,16 +140,21 @@ def evaluate_threshold(tracks: Sequence[WarningTrack], threshold: float) -> dict
 
 
 def choose_policy(
-    tracks: Sequence[WarningTrack], *, target_precision: float, min_warnings: int, source: str
+    tracks: Sequence[WarningTrack],
+    *,
+    target_precision: float,
+    min_warnings: int,
+    source: str,
+    floor: float = CANDIDATES[0],
 ) -> WarningPolicy | None:
-    """The lowest threshold with at least `min_warnings` warnings whose precision meets the target with
+    """The lowest threshold (from `floor`) with at least `min_warnings` warnings whose precision meets the target with
     confidence: the lower bound of its 90 % Wilson interval, over all warnings at or above the threshold
     (so neither one noisy bin nor a lucky small sample decides).
 
     When no threshold reaches the target, the most precise one (`met_target` False); None when no
     threshold gives `min_warnings` warnings.
     """
-    judged = [(t, evaluate_threshold(tracks, t)) for t in CANDIDATES]
+    judged = [(t, evaluate_threshold(tracks, t)) for t in CANDIDATES if t >= floor]
     judged = [(t, figures) for t, figures in judged if figures["warned"] >= min_warnings]
     if not judged:
         return None
@@ -208,7 +221,11 @@ def choose_policies(
     minimum = config["RISK_WARN_MIN_WARNINGS"]
     return Policies(
         warning=choose_policy(
-            tracks, target_precision=config["RISK_WARN_PRECISION"], min_warnings=minimum, source=source
+            tracks,
+            target_precision=config["RISK_WARN_PRECISION"],
+            min_warnings=minimum,
+            source=source,
+            floor=WARN_FLOOR,
         ),
         queue=choose_policy(
             tracks, target_precision=config["RISK_QUEUE_PRECISION"], min_warnings=minimum, source=source

@@ -67,7 +67,7 @@ from planning.prediction.reasons import (
     REFUSED,
     RiskReason,
     RowFacts,
-    explain,
+    judge,
 )
 from planning.prediction.recent import LEVELS as RECENT_LEVELS
 from planning.prediction.recent import (
@@ -614,6 +614,7 @@ class RiskModel:
                 usual_late_rate=usual_l[i],
                 recent_half_life_days=s.recent_half_life_days,
             )
+            risk, details = judge(facts)
             out.append(
                 Prediction(
                     shipment_id=info.shipment_id,
@@ -624,7 +625,7 @@ class RiskModel:
                     p_late=p_late_l[i],
                     p_lost=p_lost_l[i],
                     risk_state=risk,
-                    details=explain(facts),
+                    details=details,
                     fallback_level=levels[i],
                     computed_at=snap.now,
                     model_version=self.model_version,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from carriers.model import Reason, Status
@@ -115,7 +115,9 @@ def _in_flight(f: RowFacts) -> list[RiskReason]:
     out += _silence(f)
     if f.signals & DELAYS:
         out.append(RiskReason("carrier_delay", "carrier delay event"))
-    if CUSTOMS in f.signals:
+    held = f.status is Status.EXCEPTION or f.dwell_business_days >= f.normal_gap_days
+    if CUSTOMS in f.signals and held:
+        # Every cross-border parcel passes customs: a reason only when the carrier holds it or it stays there.
         out.append(RiskReason("customs_hold", "customs hold"))
     if f.status is Status.FAILED_ATTEMPT:
         out.append(RiskReason("failed_attempt", "delivery attempt failed"))
@@ -144,6 +146,17 @@ def _fallback(f: RowFacts) -> RiskReason:
     pct = round(100 * f.p_late)
     text = f"{pct}% chance to arrive after the promised {f.promised.isoformat()} on this lane"
     return RiskReason("delay_likely", text, (("percent", pct), ("promised", f.promised)))
+
+
+def judge(f: RowFacts) -> tuple[RiskState, tuple[RiskReason, ...]]:
+    """The parcel's state and the reasons that apply now.
+
+    At risk needs something to look at: a parcel the model flags on its lane's odds alone, and less likely
+    late than not, is on track (neither queued for staff nor warned), as early on most of its kind are.
+    """
+    if f.state is RiskState.AT_RISK and f.p_late < 0.5 and not _in_flight(f):
+        f = replace(f, state=RiskState.ON_TRACK)
+    return f.state, explain(f)
 
 
 def explain(f: RowFacts) -> tuple[RiskReason, ...]:
