@@ -210,3 +210,20 @@ def test_the_rescoring_job_skips_rows_another_worker_holds_instead_of_waiting(ap
     db.session.expire_all()
     assert db.session.get(type(held), free.id).risk_computed_at is not None
     assert db.session.get(type(held), held.id).risk_computed_at is None
+
+
+def test_a_polled_parcel_is_scored_as_of_its_last_check_a_pushed_one_as_of_now(app) -> None:
+    shop, _ = make_shop()
+    checked = SHIPPED + timedelta(hours=6)
+    later = SHIPPED + timedelta(days=2, hours=20)  # long after: a silence that is only ours
+    polled = _scanned(shop, "P1", last_checked_at=checked, next_poll_at=later)
+    reference = _scanned(shop, "P2")
+    rescore([reference], now=checked)
+    rescore([polled], now=later)
+    assert polled.risk_computed_at == checked
+    assert (polled.p_late, polled.risk_state) == (reference.p_late, reference.risk_state)
+    assert later <= polled.eta_p10 <= polled.eta_p50 <= polled.eta_p90  # never an arrival in the past
+    pushed = _scanned(shop, "P3", last_checked_at=checked, next_poll_at=None)
+    rescore([pushed], now=later)
+    assert pushed.risk_computed_at == later
+    assert pushed.p_late > polled.p_late
