@@ -5,6 +5,7 @@ from __future__ import annotations
 from app.api import claim_stats, claims, delivery, fleet, notifications, shipments
 from app.web import (
     api_docs,
+    branding,
     carrier_webhooks,
     front_door,  # noqa: F401  (the start page `/` joins tracking.bp)
     health,
@@ -15,9 +16,11 @@ from app.web import (
     staff_admin,
     staff_analytics,
     staff_auth,
+    staff_branding,  # noqa: F401  (its branding page joins staff_admin.bp)
     staff_cases,
     staff_claims,
     staff_customers,
+    staff_faq,
     staff_operations,
     staff_queue,
     staff_survey,
@@ -42,6 +45,7 @@ WEB_BLUEPRINTS = (
     staff_queue.bp,
     staff_customers.bp,
     staff_cases.bp,
+    staff_faq.bp,
     staff_survey.bp,
     risk_report.bp,
     staff_analytics.bp,
@@ -51,6 +55,7 @@ WEB_BLUEPRINTS = (
     unsubscribe.bp,
     survey.bp,
     tracking.bp,
+    branding.bp,
     api_docs.bp,
 )
 

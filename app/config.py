@@ -94,6 +94,9 @@ class Config:
     POLL_FETCH_THREADS = _env_int("POLL_FETCH_THREADS", 8)
     POLL_INGEST_CHUNK = _env_int("POLL_INGEST_CHUNK", 200)
     POLL_LEASE_SECONDS = _env_int("POLL_LEASE_SECONDS", 300)
+    # How often each process that runs jobs writes its carrier-call and job figures for the operations page
+    # (app/process_figures.py); a killed process loses at most this much of them. Wall-clock seconds.
+    FIGURES_FLUSH_SECONDS = _env_float("FIGURES_FLUSH_SECONDS", 30.0)
     HIGH_VALUE_THRESHOLD = _env_float("HIGH_VALUE_THRESHOLD", 2000.0)
     DELIVERED_GRACE_HOURS = _env_float("DELIVERED_GRACE_HOURS", 24.0)
     EXPIRE_AFTER_DAYS = _env_int("EXPIRE_AFTER_DAYS", 30)
@@ -204,6 +207,7 @@ class TestConfig(Config):
     TESTING = True
     WTF_CSRF_ENABLED = False
     SECRET_KEY = "test"
+    CREDENTIALS_KEY = "4sOYKx3mJ6oWXTq2u-PNZsb3aWcsPRakdJZjahdH7Ac="  # a Fernet key for tests only
     SQLALCHEMY_DATABASE_URI = _env("TEST_DATABASE_URL", "sqlite://")
     GEOCODER_URL = "http://127.0.0.1:9"  # tests start the local gazetteer; never the internet
     GEOCODER_MIN_DELAY_SECONDS = 0.0

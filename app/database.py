@@ -31,12 +31,18 @@ def is_postgresql() -> bool:
 def insert_ignoring_conflicts(model, rows: list[dict], returning=None) -> list:
     """INSERT … ON CONFLICT DO NOTHING on either dialect, as one cached executemany statement.
 
-    Returns the `returning` column (default: the primary key) of the rows actually inserted.
+    Returns the `returning` column (default: the primary key) of the rows actually inserted, or a tuple of
+    values per row when `returning` is a tuple of columns.
     """
     if not rows:
         return []
     dialect_insert = postgresql.insert if is_postgresql() else sqlite.insert
     table = model.__table__
+    if isinstance(returning, tuple):
+        statement = (
+            dialect_insert(table).on_conflict_do_nothing().returning(*(table.c[c.key] for c in returning))
+        )
+        return [tuple(row) for row in db.session.execute(statement, rows)]
     column = table.c[returning.key] if returning is not None else next(iter(table.primary_key.columns))
     # A Core statement on the Table (not the ORM entity): no ORM bulk-insert bookkeeping per row.
     statement = dialect_insert(table).on_conflict_do_nothing().returning(column)

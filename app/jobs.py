@@ -22,6 +22,7 @@ from app.delivery.reservations import expire_holds
 from app.extensions import db
 from app.notify.dispatch import dispatch_due
 from app.notify.time_triggers import scan_time_triggers
+from app.process_figures import flush_figures, record_job_run
 from app.risk.training import retrain_model
 from app.tracking.polling import poll_due_shipments
 from app.tracking.updates import rescore_active_shipments
@@ -50,6 +51,7 @@ JOBS = [
     Job("replan-days", replan_due_days, "REPLAN_INTERVAL_SECONDS"),
     Job("detect-claims", detect_claims, "CLAIM_DETECT_INTERVAL_SECONDS", singleton=True),
     Job("advance-claims", advance_claims, "CLAIM_PROGRESS_INTERVAL_SECONDS"),
+    Job("flush-process-figures", flush_figures, "FIGURES_FLUSH_SECONDS"),
 ]
 
 
@@ -87,7 +89,9 @@ def _in_app_context(app: Flask, job: Job) -> Callable[[], None]:
                 outcome = "ok"
                 log.debug("%s: %s", job.name, result)
             finally:
-                metrics.record_job_run(job.name, outcome, time.perf_counter() - started)
+                seconds = time.perf_counter() - started
+                metrics.record_job_run(job.name, outcome, seconds)
+                record_job_run(job.name, outcome, seconds)
                 db.session.remove()
 
     return runner

@@ -51,11 +51,14 @@ def fresh_app(database_url: str, geocoder_url: str):
 
 
 @contextmanager
-def gunicorn(database_url: str, geocoder_url: str, workers: int = 2) -> Iterator[str]:
-    """`gunicorn wsgi:app` on a free loopback port, as in production; yields its base URL."""
+def gunicorn(database_url: str, geocoder_url: str, workers: int = 2, threads: int = 1) -> Iterator[str]:
+    """`gunicorn wsgi:app` on a free loopback port, as in production; yields its base URL. With `threads`
+    above 1 the workers are gthread workers, which keep connections alive (sync workers close them)."""
     port = free_port()
     env = {**os.environ, **service_env(database_url, geocoder_url)}
     command = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{port}"]
+    if threads > 1:
+        command += ["-k", "gthread", "--threads", str(threads)]
     process = subprocess.Popen([*command, "--log-level", "warning", "wsgi:app"], cwd=ROOT, env=env)
     url = f"http://127.0.0.1:{port}"
     try:

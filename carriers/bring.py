@@ -8,9 +8,10 @@ from typing import Any
 
 from carriers.base import Carrier, Result
 from carriers.errors import CarrierError, MalformedPayload, TrackingNotFound, error_from_body
-from carriers.model import Reason, Status, TrackingUpdate
+from carriers.model import PickupPoint, Reason, Status, TrackingUpdate
 from carriers.normalize import INFORMATIONAL, Code, RawEvent, finish_update, join_location, lookup
 from carriers.payload import collect, decode_text, dig, load_json, objects, parser, text
+from carriers.pickup import pickup_point
 from carriers.timeparse import parse_date, parse_iso, zone_for
 
 CODE = "bring"
@@ -66,6 +67,29 @@ def _event(raw: dict[str, Any]) -> RawEvent:
     )
 
 
+def _pickup(package: dict[str, Any]) -> PickupPoint | None:
+    """The pickup point: the expected one (`expectedPickupUnit…`) and where the pickup scan happened.
+
+    The scan's unit names no point; its name and page come from the expected unit when the ids agree
+    (a parcel re-routed to another unit must not show the first one's name). `dateOfReturn` is the last day.
+    """
+    ready = next(
+        (e for e in objects(package.get("eventSet")) if text(e.get("status")).upper() == "READY_FOR_PICKUP"),
+        {},
+    )
+    expected_id = text(package.get("expectedPickupUnitId"))
+    expected = not ready or text(ready.get("unitId")) in ("", expected_id)
+    return pickup_point(
+        package.get("expectedPickupUnitName") if expected else "",
+        point_id=text(ready.get("unitId")) or expected_id,
+        postcode=ready.get("postalCode"),
+        city=ready.get("city"),
+        country=ready.get("countryCode") or dig(package, "recipientAddress", "countryCode"),
+        info_url=package.get("expectedPickupUnitURL") if expected else "",
+        last_day=package.get("dateOfReturn"),
+    )
+
+
 def _package(package: dict[str, Any]) -> TrackingUpdate:
     number = text(package.get("packageNumber"))
     if not number:
@@ -79,6 +103,7 @@ def _package(package: dict[str, Any]) -> TrackingUpdate:
         newest_first=True,
         estimated_delivery=parse_date(package.get("dateOfEstimatedDelivery")),
         carrier_ref=number,
+        pickup_point=_pickup(package),
         warnings=warnings,
     )
 

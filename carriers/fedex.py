@@ -16,7 +16,7 @@ from carriers.errors import (
     TrackingFailure,
     TrackingNotFound,
 )
-from carriers.model import Reason, Status, TrackingUpdate
+from carriers.model import PickupPoint, Reason, Status, TrackingUpdate
 from carriers.normalize import (
     INFORMATIONAL,
     Code,
@@ -27,6 +27,7 @@ from carriers.normalize import (
     lookup,
 )
 from carriers.payload import collect, dig, load_json, objects, parser, text
+from carriers.pickup import pickup_point
 from carriers.timeparse import parse_date, parse_iso, zone_for
 
 CODE = "fedex"
@@ -126,6 +127,23 @@ def _error(code: str, message: str) -> CarrierError:
     return CarrierUnavailable(text_)
 
 
+def _pickup(result: dict[str, Any]) -> PickupPoint | None:
+    """The FedEx location a held parcel waits at (`holdAtLocation`): the company's name, never a person's."""
+    hold = result.get("holdAtLocation")
+    if not isinstance(hold, dict):
+        return None
+    address = dig(hold, "locationContactAndAddress", "address")
+    address = address if isinstance(address, dict) else {}
+    return pickup_point(
+        dig(hold, "locationContactAndAddress", "contact", "companyName"),
+        point_id=hold.get("locationId"),
+        street=address.get("streetLines"),
+        postcode=address.get("postalCode"),
+        city=address.get("city"),
+        country=address.get("countryCode"),
+    )
+
+
 def _result(number: str, result: dict[str, Any], ref: str | None) -> TrackingUpdate:
     warnings: list[str] = []
     events = collect(objects(result.get("scanEvents")), _event, warnings)
@@ -156,6 +174,7 @@ def _result(number: str, result: dict[str, Any], ref: str | None) -> TrackingUpd
         summary=summary,
         estimated_delivery=estimated,
         carrier_ref=ref,
+        pickup_point=_pickup(result),
         warnings=warnings,
     )
 

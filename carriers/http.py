@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -76,6 +77,14 @@ class HttpClient:
         self.breaker = CircuitBreaker(breaker_failures, breaker_reset_seconds, clock=clock)
         self._sleep = sleep
         self.log = logging.getLogger(f"carriers.{carrier}")
+        self._hits_lock = threading.Lock()
+        self._rate_limit_hits = 0
+
+    @property
+    def rate_limit_hits(self) -> int:
+        """429 answers received since this client was made, retried ones included."""
+        with self._hits_lock:
+            return self._rate_limit_hits
 
     def backoff(self, attempt: int) -> float:
         """Exponential backoff with jitter: 0.5 s, 1 s, 2 s … each scaled by a random 50–100 %."""
@@ -163,6 +172,9 @@ class HttpClient:
                         raise CarrierUnavailable(f"{self.carrier}: response body too large")
                     return response
                 error = self._translate(response, not_found_on_404)
+                if status == 429:
+                    with self._hits_lock:
+                        self._rate_limit_hits += 1
             retryable = status == 0 or status in RETRY_STATUSES
             wait = error.retry_after if error.retry_after is not None else self.backoff(attempt)
             if not retryable or attempt >= retries or wait > MAX_RETRY_WAIT:

@@ -62,6 +62,20 @@ class TrackingEvent:
 
 
 @dataclass(frozen=True)
+class PickupPoint:
+    """Where the parcel waits, or will wait, for collection: a carrier's service point, locker or counter."""
+
+    name: str  # "" when the carrier says only where (Bring's pickup scan, UPS Access Point address)
+    point_id: str = ""  # the carrier's own id of the point
+    street: str = ""
+    postcode: str = ""
+    city: str = ""
+    country: str = ""  # ISO alpha-2
+    info_url: str = ""  # the carrier's page about the point (opening hours), https only
+    last_day: date | None = None  # the last day it is kept before it goes back to the sender
+
+
+@dataclass(frozen=True)
 class TrackingUpdate:
     """Everything one carrier response says about one shipment."""
 
@@ -74,4 +88,5 @@ class TrackingUpdate:
     delivered_at: datetime | None = None
     carrier_ref: str | None = None  # distinguishes several shipments behind one number
     original_carrier: str | None = None  # for aggregators (EasyPost, AfterShip): the real carrier
+    pickup_point: PickupPoint | None = None
     warnings: tuple[str, ...] = field(default=())

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from carriers.model import Reason, Status, TrackingEvent, TrackingUpdate
+from carriers.model import PickupPoint, Reason, Status, TrackingEvent, TrackingUpdate
 from carriers.timeparse import UTC
 
 
@@ -60,6 +60,7 @@ def finish_update(
     delivered_at: datetime | None = None,
     carrier_ref: str | None = None,
     original_carrier: str | None = None,
+    pickup_point: PickupPoint | None = None,
     warnings: Iterable[str] = (),
 ) -> TrackingUpdate:
     """Sort, de-duplicate and classify events, then derive the shipment status (FORMATS §11 rules)."""
@@ -136,5 +137,6 @@ def finish_update(
         delivered_at=delivered_at,
         carrier_ref=carrier_ref,
         original_carrier=original_carrier,
+        pickup_point=pickup_point,
         warnings=tuple(notes),
     )

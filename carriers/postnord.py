@@ -7,9 +7,10 @@ from typing import Any
 
 from carriers.base import Carrier, Result
 from carriers.errors import MalformedPayload, TrackingNotFound
-from carriers.model import Reason, Status, TrackingUpdate
+from carriers.model import PickupPoint, Reason, Status, TrackingUpdate
 from carriers.normalize import INFORMATIONAL, Code, RawEvent, finish_update, join_location, lookup
 from carriers.payload import collect, dig, load_json, objects, parser, text
+from carriers.pickup import pickup_point, street_line
 from carriers.timeparse import parse_date, parse_iso, zone_for
 
 CODE = "postnord"
@@ -84,6 +85,22 @@ def _event(raw: dict[str, Any], has_service_point: bool) -> RawEvent:
     )
 
 
+def _pickup(shipment: dict[str, Any]) -> PickupPoint | None:
+    """The service point of `shipments[].deliveryPoint` (a home delivery has none, or no servicePointType)."""
+    point = shipment.get("deliveryPoint")
+    if not isinstance(point, dict) or not text(point.get("servicePointType")):
+        return None
+    address = point.get("address") if isinstance(point.get("address"), dict) else {}
+    return pickup_point(
+        text(point.get("displayName")) or point.get("name"),
+        point_id=point.get("locationId"),
+        street=street_line([address.get("street1"), address.get("street2")]),
+        postcode=address.get("postCode"),
+        city=address.get("city"),
+        country=address.get("countryCode"),
+    )
+
+
 def _item(shipment: dict[str, Any], item: dict[str, Any]) -> TrackingUpdate:
     number = text(item.get("itemId"))
     if not number:
@@ -115,6 +132,7 @@ def _item(shipment: dict[str, Any], item: dict[str, Any]) -> TrackingUpdate:
         summary=summary,
         estimated_delivery=parse_date(eta),
         carrier_ref=number,
+        pickup_point=_pickup(shipment),
         warnings=warnings,
     )
 

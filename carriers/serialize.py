@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from carriers.errors import CarrierError, TrackingFailure
-from carriers.model import TrackingEvent, TrackingUpdate
+from carriers.model import PickupPoint, TrackingEvent, TrackingUpdate
 
 
 def event_to_dict(event: TrackingEvent) -> dict[str, Any]:
@@ -33,9 +34,30 @@ def update_to_dict(update: TrackingUpdate) -> dict[str, Any]:
         "delivered_at": update.delivered_at.isoformat() if update.delivered_at else None,
         "carrier_ref": update.carrier_ref,
         "original_carrier": update.original_carrier,
+        "pickup_point": pickup_to_dict(update.pickup_point) if update.pickup_point else None,
         "warnings": list(update.warnings),
         "events": [event_to_dict(event) for event in update.events],
     }
+
+
+PICKUP_TEXT_FIELDS = ("name", "point_id", "street", "postcode", "city", "country", "info_url")
+
+
+def pickup_to_dict(point: PickupPoint) -> dict[str, Any]:
+    """A pickup point; its last day as an ISO date."""
+    return {
+        **{key: getattr(point, key) for key in PICKUP_TEXT_FIELDS},
+        "last_day": point.last_day.isoformat() if point.last_day else None,
+    }
+
+
+def pickup_from_dict(data: dict[str, Any]) -> PickupPoint:
+    """The inverse of `pickup_to_dict` (how a shipment stores its pickup point)."""
+    last_day = data.get("last_day")
+    return PickupPoint(
+        **{key: str(data.get(key) or "") for key in PICKUP_TEXT_FIELDS},
+        last_day=date.fromisoformat(last_day) if last_day else None,
+    )
 
 
 def error_to_dict(error: CarrierError) -> dict[str, Any]:

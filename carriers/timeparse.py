@@ -55,6 +55,8 @@ _COUNTRY_ZONES = {
     ("NZ", "NZL"): "Pacific/Auckland",
 }
 COUNTRY_ZONES = {code: zone for codes, zone in _COUNTRY_ZONES.items() for code in codes}
+#: alpha-2 and alpha-3 country codes → alpha-2 (PostNord reports alpha-3)
+COUNTRY_ALPHA2 = {code: codes[0] for codes in _COUNTRY_ZONES for code in codes}
 
 _US_STATE_ZONES = {
     "America/Chicago": "AL AR IA IL KS LA MN MO MS ND NE OK SD TN TX WI",

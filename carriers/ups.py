@@ -15,7 +15,7 @@ from carriers.errors import (
     MalformedPayload,
     TrackingNotFound,
 )
-from carriers.model import Reason, Status, TrackingUpdate
+from carriers.model import PickupPoint, Reason, Status, TrackingUpdate
 from carriers.normalize import (
     INFORMATIONAL,
     Code,
@@ -26,6 +26,7 @@ from carriers.normalize import (
     lookup,
 )
 from carriers.payload import collect, dig, load_json, objects, parser, text
+from carriers.pickup import pickup_point
 from carriers.timeparse import UTC, parse_compact, parse_date, with_offset, zone_for
 
 CODE = "ups"
@@ -132,6 +133,33 @@ def _estimated(package: dict[str, Any]) -> Any:
     return parse_date(dates.get("RDD")) or parse_date(dates.get("SDD"))
 
 
+def _is_pickup_scan(activity: dict[str, Any]) -> bool:
+    status = activity.get("status")
+    meaning = status_meaning(status) if isinstance(status, dict) else None
+    return meaning is not None and meaning.status is Status.AVAILABLE_FOR_PICKUP
+
+
+def _pickup(package: dict[str, Any]) -> PickupPoint | None:
+    """An Access Point parcel: where its pickup scan happened and `accessPointInformation.pickupByDate`.
+
+    UPS names no Access Point in tracking, only the scan's address (activities newest first).
+    """
+    info = package.get("accessPointInformation")
+    if not isinstance(info, dict):
+        return None
+    scan = next((a for a in objects(package.get("activity")) if _is_pickup_scan(a)), {})
+    address = dig(scan, "location", "address")
+    address = address if isinstance(address, dict) else {}
+    return pickup_point(
+        "",
+        street=[address.get("addressLine1"), address.get("addressLine2"), address.get("addressLine3")],
+        postcode=address.get("postalCode"),
+        city=address.get("city"),
+        country=address.get("countryCode"),
+        last_day=info.get("pickupByDate"),
+    )
+
+
 def _package(inquiry: str, package: dict[str, Any], several: bool) -> TrackingUpdate:
     warnings: list[str] = []
     events = collect(objects(package.get("activity")), _event, warnings)
@@ -146,6 +174,7 @@ def _package(inquiry: str, package: dict[str, Any], several: bool) -> TrackingUp
         summary=summary,
         estimated_delivery=_estimated(package),
         carrier_ref=ref if (several or (ref and ref != inquiry)) else None,
+        pickup_point=_pickup(package),
         warnings=warnings,
     )
 

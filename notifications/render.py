@@ -17,9 +17,11 @@ Context keys (datetimes must be timezone-aware; they are shown in `timezone`):
     pickup_reminder         pickup_point, pickup_deadline; pickup_address (optional)
     failed_attempt          attempted_at
     exception               reason (a carriers.model.Reason value; unknown ones read as "other")
-    predicted_delay         eta_start, eta_end (the new ETA); previous_eta (optional)
+    predicted_delay         eta_start, eta_end (the new ETA); previous_eta (optional); change_days,
+                            change_cause, change_place (optional: how and why the estimate moved,
+                            worded by `estimate_change` as on the tracking page)
     stuck                   last_event_at
-    back_on_track           eta_start, eta_end (the ETA again within the promise)
+    back_on_track           eta_start, eta_end (the ETA again within the promise); change_* (optional)
     claim_opened            claim_reference, claim_reason (lost, damaged, delayed, returned, not_received)
     claim_updated           claim_reference, claim_state (classified, submitted, or anything else)
     claim_resolved          claim_reference, claim_resolution (refund, reship, compensation, denied);
@@ -47,6 +49,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from markupsafe import Markup
 
 from notifications.arrival import DAY_PATTERNS, describe_arrival
+from notifications.change import describe_change
 from notifications.errors import RenderError
 from notifications.model import Trigger
 from notifications.sms_text import fits_sms, fold_typography, shorten_sms
@@ -83,6 +86,9 @@ _OPTIONAL_KEYS = (
     "eta_start",
     "eta_end",
     "previous_eta",
+    "change_days",
+    "change_cause",
+    "change_place",
     "delivered_at",
     "delivery_location",
     "pickup_point",
@@ -286,6 +292,14 @@ def _arrival_window(context: jinja2.runtime.Context, start: date | datetime, end
 
 
 @jinja2.pass_context
+def _estimate_change(
+    context: jinja2.runtime.Context, days: int, cause: str | None = None, place: str | None = None
+) -> str:
+    """How the estimate moved, in the tracking page's words (never "today": messages are read later)."""
+    return describe_change(days, locale=LOCALES[context["_language"]], cause=cause, place=place or "") or ""
+
+
+@jinja2.pass_context
 def _time(context: jinja2.runtime.Context, value: datetime) -> str:
     if not isinstance(value, datetime):
         raise RenderError(f"a time of day needs a datetime, got {value!r}")
@@ -307,6 +321,7 @@ def _environment(autoescape: bool, sandboxed: bool = False) -> jinja2.Environmen
     )
     env.filters.update(day=_day, shortday=_short_day, time=_time, money=_money)
     env.globals["arrival_window"] = _arrival_window
+    env.globals["estimate_change"] = _estimate_change
     return env
 
 

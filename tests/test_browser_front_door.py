@@ -95,6 +95,17 @@ def test_front_door_track_and_see_the_details(browser, site) -> None:
         assert page.inner_text("h1") == "Pakken din er på vei"
         assert page.inner_text(".eta").startswith("Pakken din kommer nesten helt sikkert ")
         assert "Kari Nordmann" in page.inner_text(".details")  # the lookup proved the postcode
+
+        # the questions that fit a parcel on its way, closed until tapped (native <details>, no JavaScript)
+        faq = page.locator("#faq")
+        assert faq.locator("h2").inner_text() == "Spørsmål og svar"
+        question = faq.locator("details", has_text="Når kommer pakken min?")
+        assert question.get_attribute("data-topic") == "in_transit"
+        answer = question.locator(".faq-answer")
+        assert not answer.is_visible()
+        question.locator("summary").click()
+        assert answer.is_visible() and "Forventet leveringstid står øverst" in answer.inner_text()
+        assert faq.locator("summary", has_text="Hva betyr «toll»?").count() == 0
         page.screenshot(path="/tmp/front_door_parcel_nb.png", full_page=True)
 
         page.click("a[hreflang=th]")

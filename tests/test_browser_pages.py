@@ -235,7 +235,7 @@ def test_customer_reports_a_parcel_not_received(page, site, tmp_path) -> None:
         page.goto(f"{base}/t/{token}")
         page.fill("#postcode", "0150")
         page.click("text=Show details")
-        page.click("text=Report a problem")
+        page.click("#claims >> text=Report a problem")  # the FAQ links to it too
         assert page.inner_text("h1") == "Report a problem"
         page.check("input[value='not_received']")
         page.fill(

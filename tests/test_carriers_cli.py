@@ -40,6 +40,7 @@ def test_parse_prints_updates(runner) -> None:
             "delivered_at": None,
             "carrier_ref": None,
             "original_carrier": None,
+            "pickup_point": None,
             "warnings": [],
             "events": [
                 {

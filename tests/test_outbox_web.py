@@ -49,7 +49,8 @@ def test_unsubscribe_page_then_one_click_post_cancels_pending(client) -> None:
     row = db.session.scalar(select(Notification))
     path = row.unsubscribe_url.removeprefix("https://track.example.test")
     page = client.get(path).get_data(as_text=True)
-    assert "Stop delivery emails from Fjellsport to k***@example.no?" in page
+    # the customer reads Danish
+    assert "Stop e-mails om leveringer fra Fjellsport til k***@example.no?" in page
     assert db.session.scalar(select(Unsubscribe)) is None
     one_click = client.post(path, data={"List-Unsubscribe": "One-Click"})
     assert one_click.status_code == 200

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Notification, Role
+from app.models import Notification, PredictionChange, Role, Shipment
 from app.risk.report import Outcome, deadline_of, risk_report, warning_figures
 from tests.factories import PASSWORD, make_shipment, make_shop, make_staff
 
@@ -219,7 +220,7 @@ def test_cli_prints_text_and_json(fixed_set, runner):
         "late parcels warned before their promise ended: 50.0 % (lead h is their median); told only after it: 1"
         in (text.output)
     )
-    assert "note: Calibration and ETA error use the last p_late" in text.output
+    assert "note: Calibration and ETA error are given twice" in text.output
     raw = runner.invoke(args=["risk", "report", "--json"])
     assert json.loads(raw.output)["overall"]["warnings"]["precision"] == 0.6667
     assert runner.invoke(args=["risk", "report", "--until", "soon"]).exit_code == 2
@@ -233,3 +234,51 @@ def test_staff_page_shows_the_figures(fixed_set, client):
     assert "Risk report" in page and "66.7 %" in page and "2026-W47" in page and "postnord" in page
     assert "0.430" in page
     assert "told only after\n  it: 1." in page
+
+
+def _history(shipment, when: str, p_late: float, p50: str, state: str) -> None:
+    db.session.add(
+        PredictionChange(
+            shipment_id=shipment.id,
+            recorded_at=at(when),
+            p_late=p_late,
+            p_lost=0.01,
+            risk_state=state,
+            eta_p10=at(p50) - timedelta(hours=6),
+            eta_p50=at(p50),
+            eta_p90=at(p50) + timedelta(hours=6),
+        )
+    )
+    db.session.commit()
+
+
+def test_the_prediction_history_completes_the_queue_and_gives_the_first_scores(fixed_set):
+    by_number = {s.tracking_number: s for s in db.session.scalars(select(Shipment))}
+    s1, s4, s5 = by_number["S1"], by_number["S4"], by_number["S5"]
+    # S4 (late, never warned, last p 0.35) was at risk for a while: now it counts as queued.
+    _history(s4, "2026-11-23T10:00", 0.2, "2026-11-25T12:00", "on_track")
+    _history(s4, "2026-11-25T10:00", 0.6, "2026-11-26T09:00", "at_risk")
+    _history(s4, "2026-11-26T02:00", 0.35, "2026-11-26T10:00", "on_track")
+    # S1's first score: p 0.1, p50 at 14:00 (delivered 20:00: 6 h error, outside its ±6 h band by nothing)
+    _history(s1, "2026-11-23T09:00", 0.1, "2026-11-25T14:00", "on_track")
+    # S5: a row after delivery is not a prediction
+    _history(s5, "2026-11-21T09:00", 0.9, "2026-11-21T10:00", "at_risk")
+    report = risk_report()
+    # queued: S1 S2 S3 S5 as before, and now S4: 5 of 5, late among them S2 S3 S4
+    assert report["overall"]["queue"] == {"flagged": 5, "flagged_share": 1.0, "precision": 0.6, "recall": 1.0}
+    first = report["at_first_score"]
+    # S1 (on time) p 0.1 in bin 1, S4 (late) p 0.2 in bin 2: ECE = (0.1 + 0.8) / 2 = 0.45
+    assert first["calibration"]["n"] == 2 and first["calibration"]["ece"] == 0.45
+    # errors: S1 6 h, S4 22 h → 14 h; inside p10-p90: S1 (20:00 ≤ 20:00), not S4
+    assert first["eta"]["mae_hours"] == 14.0 and first["eta"]["p10_p90_coverage"] == 0.5
+
+
+def test_cli_and_page_show_the_first_scores(fixed_set, runner, client):
+    s4 = db.session.scalar(select(Shipment).where(Shipment.tracking_number == "S4"))
+    _history(s4, "2026-11-23T10:00", 0.2, "2026-11-25T12:00", "on_track")
+    text = runner.invoke(args=["risk", "report"]).output
+    assert "at the first stored prediction (1 shipments): ECE 0.800, ETA MAE 22.0 h, p10-p90 0.0 %" in text
+    make_staff(role=Role.VIEWER)
+    client.post("/staff/login", data={"email": "ops@shop.test", "password": PASSWORD})
+    page = client.get("/staff/risk/").get_data(as_text=True)
+    assert "At the first stored prediction (1 shipments): ECE\n  0.800, ETA error 22.0 h" in page

@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from cryptography.fernet import Fernet
 from flask.cli import ScriptInfo
 from sqlalchemy import select
 
 from app.cli.main import cli
 from app.extensions import db
 from app.models import Shop
-from app.secret_key import DEV_SECRET_KEY, use_instance_secret_key
+from app.secret_key import DEV_SECRET_KEY, use_instance_keys
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -75,20 +76,25 @@ def test_service_commands_run_with_a_real_key(app) -> None:
 def test_embedded_mode_generates_one_private_key_and_keeps_it(tmp_path) -> None:
     instance = tmp_path / "instance"
     config = {"SECRET_KEY": ""}
-    use_instance_secret_key(config, instance)
+    use_instance_keys(config, instance)
     key_file = instance / "secret-key"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert len(config["SECRET_KEY"]) >= 32
     assert key_file.read_text().strip() == config["SECRET_KEY"]
 
-    restarted = {"SECRET_KEY": DEV_SECRET_KEY}
-    use_instance_secret_key(restarted, instance)
-    assert restarted["SECRET_KEY"] == config["SECRET_KEY"]
-    assert [p.name for p in instance.iterdir()] == ["secret-key"]
+    Fernet(config["CREDENTIALS_KEY"])  # a real Fernet key for stored credentials and TOTP secrets
+    restarted = {"SECRET_KEY": DEV_SECRET_KEY, "CREDENTIALS_KEY": ""}
+    use_instance_keys(restarted, instance)
+    assert restarted == config
+    assert sorted(p.name for p in instance.iterdir()) == ["credentials-key", "secret-key"]
 
 
 def test_embedded_mode_keeps_a_configured_key(tmp_path) -> None:
-    config = {"SECRET_KEY": "configured-by-the-operator-and-long-enough"}
-    use_instance_secret_key(config, tmp_path)
+    config = {
+        "SECRET_KEY": "configured-by-the-operator-and-long-enough",
+        "CREDENTIALS_KEY": "set-by-operator",
+    }
+    use_instance_keys(config, tmp_path)
     assert config["SECRET_KEY"] == "configured-by-the-operator-and-long-enough"
-    assert not (tmp_path / "secret-key").exists()
+    assert config["CREDENTIALS_KEY"] == "set-by-operator"
+    assert list(tmp_path.iterdir()) == []

@@ -11,8 +11,9 @@ import pytest
 
 from app.analytics import claims, delivery, notifications
 from app.analytics.filters import Filters, nearest_rank
-from app.analytics.operations import carrier_health, histogram_quantile, job_health, outbox_lag, slot_fill
+from app.analytics.operations import carrier_health, outbox_lag, slot_fill
 from app.analytics.pages import PAGES
+from app.analytics.process_health import histogram_quantile, job_health
 from app.extensions import db
 from app.jobs import Job, _in_app_context
 from app.models import (
@@ -26,6 +27,7 @@ from app.models import (
     TrackingEvent,
     Unsubscribe,
 )
+from app.process_figures import flush_figures
 from tests.factories import PASSWORD, make_shipment, make_shop, make_staff
 
 SINCE, UNTIL = date(2026, 3, 2), date(2026, 3, 15)  # ISO weeks 2026-W10 (Mon 2 Mar) and W11
@@ -323,13 +325,14 @@ def test_staff_of_another_shop_see_none_of_these_figures(client, shop) -> None:
     assert claims.claim_rate_by_carrier(scope(other)) == []
 
 
-def test_operations_figures_from_the_database_and_this_process(app, shop) -> None:
+def test_operations_figures_from_the_database_and_the_flushed_job_runs(app, shop) -> None:
     now = at(20)
     stale = make_shipment(
         shop, tracking_number="LATE1", carrier="ups", next_poll_at=now - timedelta(minutes=30)
     )
     make_shipment(shop, tracking_number="SOON1", carrier="ups", next_poll_at=now + timedelta(minutes=5))
-    health = {c.carrier: c for c in carrier_health(now, shop.id)}
+    since = datetime.now(UTC) - timedelta(hours=1)  # the workers' figures are on the wall clock
+    health = {c.carrier: c for c in carrier_health(now, since, [], shop.id)}
     assert (health["ups"].overdue, health["ups"].oldest_overdue_at) == (1, stale.next_poll_at)
     assert health["bring"].overdue == 0
     lag = outbox_lag(at(5), shop.id)
@@ -340,11 +343,12 @@ def test_operations_figures_from_the_database_and_this_process(app, shop) -> Non
         raise RuntimeError("boom")
 
     runner = _in_app_context(app, Job("test-broken-job", broken, "POLL_INTERVAL_SECONDS"))
-    before = {j.job: j for j in job_health()}.get("test-broken-job")
+    assert {j.job: j for j in job_health(since, [])} == {}
     with pytest.raises(RuntimeError):
         runner()
-    after = {j.job: j for j in job_health()}["test-broken-job"]
-    assert after.failures == (before.failures if before else 0) + 1 and after.last_failed_at is not None
+    flush_figures()
+    after = {j.job: j for j in job_health(since, [])}["test-broken-job"]
+    assert (after.runs, after.failures) == (1, 1) and after.last_failed_at is not None
     assert slot_fill(date(2026, 3, 20), shop.id) == []
 
 

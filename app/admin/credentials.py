@@ -1,4 +1,4 @@
-"""Carrier credentials that admins store, encrypted at rest with Fernet under CREDENTIALS_KEY.
+"""Carrier credentials that admins store, encrypted at rest (app/admin/encryption.py) under CREDENTIALS_KEY.
 
 Stored credentials of a carrier replace the environment's (LEVERANSE_<CARRIER>_…) for that carrier. Without
 the key nothing can be stored, and a carrier with stored credentials refuses to start (CredentialsKeyError)
@@ -11,16 +11,15 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from cryptography.fernet import Fernet, InvalidToken
 from flask import Flask
 from sqlalchemy import select
 
+from app.admin.encryption import EncryptionKeyError, decrypt, encrypt
 from app.admin.errors import AdminError
 from app.extensions import db
 from app.models import CarrierCredential
 from carriers.errors import CarrierAuthError
 
-KEY_VARIABLE = "LEVERANSE_CREDENTIALS_KEY"
 CREDENTIAL_FIELDS = ("api_uid", "api_key", "client_id", "client_secret")
 
 
@@ -39,32 +38,15 @@ class CarrierCredentialStatus:
     names: tuple[str, ...]
 
 
-def _fernet(key: str) -> Fernet:
-    if not key:
-        raise CredentialsKeyError(
-            f"{KEY_VARIABLE} is not set: carrier credentials in the database cannot be encrypted or read. "
-            "Generate one with: python -c 'from cryptography.fernet import Fernet; "
-            "print(Fernet.generate_key().decode())'"
-        )
-    try:
-        return Fernet(key.encode())
-    except ValueError:
-        raise CredentialsKeyError(
-            f"{KEY_VARIABLE} is not a Fernet key (urlsafe base64 of 32 bytes)."
-        ) from None
-
-
 def stored_credentials(carrier: str, key: str) -> dict[str, str] | None:
     """The carrier's stored credentials decrypted, or None when none are stored."""
     row = db.session.get(CarrierCredential, carrier)
     if row is None:
         return None
     try:
-        return json.loads(_fernet(key).decrypt(row.ciphertext.encode()))
-    except InvalidToken:
-        raise CredentialsKeyError(
-            f"The stored credentials of {carrier} do not decrypt with {KEY_VARIABLE}: the key was changed."
-        ) from None
+        return json.loads(decrypt(row.ciphertext, key, f"credentials of {carrier}"))
+    except EncryptionKeyError as exc:
+        raise CredentialsKeyError(exc.message) from None
 
 
 def save_credentials(carrier: str, values: Mapping[str, str], key: str, actor: str) -> None:
@@ -73,10 +55,9 @@ def save_credentials(carrier: str, values: Mapping[str, str], key: str, actor: s
     if not cleaned:
         raise AdminError("Enter at least one credential.")
     try:
-        fernet = _fernet(key)
-    except CredentialsKeyError as exc:
+        ciphertext = encrypt(json.dumps(cleaned, sort_keys=True), key)
+    except EncryptionKeyError as exc:
         raise AdminError(exc.message) from None
-    ciphertext = fernet.encrypt(json.dumps(cleaned, sort_keys=True).encode()).decode()
     row = db.session.get(CarrierCredential, carrier)
     if row is None:
         row = CarrierCredential(carrier=carrier)

@@ -208,22 +208,13 @@ def transit_times(filters: Filters) -> list[TransitTimes]:
 
 def first_scan_times(filters: Filters) -> list[FirstScan]:
     """Hours from handover to the first scan, p50 and p90 per carrier (to the whole hour below)."""
-    first = (
-        select(
-            Shipment.carrier.label("carrier"),
-            whole(
-                (epoch_seconds(func.min(TrackingEvent.occurred_at)) - epoch_seconds(Shipment.shipped_at))
-                / 3600
-            ).label("hours"),
-        )
-        .join(TrackingEvent, TrackingEvent.shipment_id == Shipment.id)
-        .where(*shipped_scope(filters), TrackingEvent.status != Status.INFO_RECEIVED.value)
-        .group_by(Shipment.id, Shipment.carrier, Shipment.shipped_at)
-        .subquery()
-    )
+    # `first_scan_at` is the earliest event that is not `info_received`, kept by ingest
+    hours = whole((epoch_seconds(Shipment.first_scan_at) - epoch_seconds(Shipment.shipped_at)) / 3600)
     histogram: dict[str, dict[float, int]] = defaultdict(lambda: defaultdict(int))
     rows = db.session.execute(
-        select(first.c.carrier, first.c.hours, func.count()).group_by(first.c.carrier, first.c.hours)
+        select(Shipment.carrier, hours, func.count())
+        .where(*shipped_scope(filters), Shipment.first_scan_at.is_not(None))
+        .group_by(Shipment.carrier, hours)
     )
     for carrier, hours, count in rows:
         histogram[carrier][max(float(hours), 0.0)] += count

@@ -1,24 +1,21 @@
 """Operations figures: carrier API health, poll backlog, data freshness, background jobs, outbox lag and
 slot fill of the own fleet's route plans.
 
-Carrier call counts, latencies and job runs are Prometheus counters of *this process* (app/metrics.py):
-a separate worker (`leveranse worker`) counts its own, served on its `--metrics-port`. In the embedded mode
-the scheduler runs inside the web process, so the page shows the real work. Everything else is read from
-the database and covers every process.
+Carrier calls, latencies, breakers and job runs are what every worker process (and the embedded mode's
+scheduler) flushes to the database (app/process_figures.py), added up over a window of the wall clock
+(app/analytics/process_health.py). Everything else is read from the service's own tables.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import func, select
 
-from app import metrics
+from app.analytics.process_health import NO_CALLS, ProcessHealth, carrier_calls, last_successes
 from app.extensions import db
-from app.jobs import JOBS
 from app.models import Depot, Notification, RoutePlan, Shipment, Slot, SlotTemplate
 from app.models.notification import OutboxState
 
@@ -28,38 +25,32 @@ PLAN_DAYS = 14
 
 @dataclass(frozen=True)
 class CarrierHealth:
-    """One carrier's calls in this process, its breaker, and what the database says about freshness."""
+    """One carrier's calls by every process in the window, the breakers of the live processes, and what
+    the database says about freshness."""
 
     carrier: str
     calls: int
     ok: int
     rate_limited: int
-    failed: int
-    latency_p50: float | None  # seconds, estimated from the histogram buckets
+    latency_mean: float | None  # seconds
+    latency_p50: float | None  # estimated from the histogram buckets
     latency_p95: float | None
-    breaker: str | None  # None: no client in this process yet
+    breakers: dict[str, int]  # state → live processes with a client in that state
+    last_success_at: datetime | None
     last_checked_at: datetime | None
     newest_event_at: datetime | None
     overdue: int
     oldest_overdue_at: datetime | None
 
     @property
+    def failed(self) -> int:
+        """Calls not answered (errors, timeouts, rate limits, an open breaker)."""
+        return self.calls - self.ok
+
+    @property
     def success_rate(self) -> float | None:
         """Calls answered ÷ calls made."""
         return self.ok / self.calls if self.calls else None
-
-
-@dataclass(frozen=True)
-class JobHealth:
-    """One background job's runs in this process."""
-
-    job: str
-    runs: int
-    failures: int
-    seconds_p50: float | None
-    seconds_p95: float | None
-    last_ok_at: datetime | None
-    last_failed_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -89,48 +80,22 @@ class DayFill:
         return (self.booked + self.held) / self.capacity if self.capacity else None
 
 
-def _samples(metric) -> list:
-    return [sample for family in metric.collect() for sample in family.samples]
-
-
-def histogram_quantile(buckets: list[tuple[float, float]], q: float) -> float | None:
-    """Prometheus' estimate of quantile `q` from cumulative (upper bound, count) buckets: linear inside the
-    bucket that holds it; the largest finite bound when it falls in +Inf."""
-    if not buckets or buckets[-1][1] <= 0:
-        return None
-    rank = q * buckets[-1][1]
-    lower_bound, lower_count = 0.0, 0.0
-    for bound, count in buckets:
-        if count >= rank:
-            if bound == float("inf"):
-                return lower_bound
-            inside = count - lower_count
-            return lower_bound + (bound - lower_bound) * ((rank - lower_count) / inside if inside else 1.0)
-        lower_bound, lower_count = bound, count
-    return lower_bound
-
-
-def _histograms(metric, label: str) -> dict[str, list[tuple[float, float]]]:
-    found: dict[str, list[tuple[float, float]]] = defaultdict(list)
-    for sample in _samples(metric):
-        if sample.name.endswith("_bucket"):
-            found[sample.labels[label]].append((float(sample.labels["le"]), sample.value))
-    return {key: sorted(values) for key, values in found.items()}
-
-
 def _scoped(query, shop_id: int | None):
     return query if shop_id is None else query.where(Shipment.shop_id == shop_id)
 
 
-def carrier_health(now: datetime, shop_id: int | None = None) -> list[CarrierHealth]:
-    """Per carrier: calls, success rate, rate-limit hits and latency (this process), breaker state (this
-    process), last check and newest event (database), overdue polls (database)."""
-    calls: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    for sample in _samples(metrics.carrier_calls):
-        if sample.name.endswith("_total"):
-            calls[sample.labels["carrier"]][sample.labels["outcome"]] += sample.value
-    latency = _histograms(metrics.poll_batch_seconds, "carrier")
-    clients = current_app.extensions.get("leveranse_carriers", {})
+def carrier_health(
+    now: datetime, since: datetime, processes: list[ProcessHealth], shop_id: int | None = None
+) -> list[CarrierHealth]:
+    """Per carrier: calls, success rate, rate-limit hits and latency of every process since `since` (wall
+    clock), the live processes' breakers, last check and newest event, overdue polls (at `now`)."""
+    calls = carrier_calls(since)
+    succeeded = last_successes()
+    breakers: dict[str, Counter[str]] = {}
+    for process in processes:
+        if process.state == "live":
+            for carrier, state in process.breakers.items():
+                breakers.setdefault(carrier, Counter())[state] += 1
     live = [Shipment.deleted_at.is_(None)]
     fresh = {
         carrier: (checked, newest)
@@ -155,22 +120,21 @@ def carrier_health(now: datetime, shop_id: int | None = None) -> list[CarrierHea
         )
     }
     # A shop's staff see the carriers their shop ships with; the operator's see every carrier in use.
-    shown = set(fresh) if shop_id is not None else set(calls) | set(fresh) | set(clients)
+    shown = set(fresh) if shop_id is not None else set(calls) | set(fresh) | set(breakers)
     result = []
     for carrier in sorted(shown):
-        outcomes = calls.get(carrier, {})
-        total = int(sum(outcomes.values()))
-        client = clients.get(carrier)
+        figures = calls.get(carrier, NO_CALLS)
         result.append(
             CarrierHealth(
                 carrier=carrier,
-                calls=total,
-                ok=int(outcomes.get("ok", 0)),
-                rate_limited=int(outcomes.get("rate_limited", 0)),
-                failed=total - int(outcomes.get("ok", 0)),
-                latency_p50=histogram_quantile(latency.get(carrier, []), 0.5),
-                latency_p95=histogram_quantile(latency.get(carrier, []), 0.95),
-                breaker=None if client is None else client.http.breaker.state.value,
+                calls=figures.calls,
+                ok=figures.ok,
+                rate_limited=figures.rate_limited,
+                latency_mean=figures.latency.mean,
+                latency_p50=figures.latency.quantile(0.5),
+                latency_p95=figures.latency.quantile(0.95),
+                breakers=dict(sorted(breakers.get(carrier, {}).items())),
+                last_success_at=succeeded.get(carrier),
                 last_checked_at=fresh.get(carrier, (None, None))[0],
                 newest_event_at=fresh.get(carrier, (None, None))[1],
                 overdue=overdue.get(carrier, (0, None))[0],
@@ -178,36 +142,6 @@ def carrier_health(now: datetime, shop_id: int | None = None) -> list[CarrierHea
             )
         )
     return result
-
-
-def job_health() -> list[JobHealth]:
-    """Runs, failures, duration percentiles and last ends of every job that ran in this process."""
-    runs: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    for sample in _samples(metrics.job_runs):
-        if sample.name.endswith("_total"):
-            runs[sample.labels["job"]][sample.labels["outcome"]] += sample.value
-    last: dict[tuple[str, str], float] = {
-        (s.labels["job"], s.labels["outcome"]): s.value for s in _samples(metrics.job_last_finished)
-    }
-    durations = _histograms(metrics.job_seconds, "job")
-
-    def when(job: str, outcome: str) -> datetime | None:
-        stamp = last.get((job, outcome))
-        return datetime.fromtimestamp(stamp, UTC) if stamp else None
-
-    names = [job.name for job in JOBS] + sorted(set(runs) - {job.name for job in JOBS})
-    return [
-        JobHealth(
-            job=name,
-            runs=int(sum(runs.get(name, {}).values())),
-            failures=int(runs.get(name, {}).get("failed", 0)),
-            seconds_p50=histogram_quantile(durations.get(name, []), 0.5),
-            seconds_p95=histogram_quantile(durations.get(name, []), 0.95),
-            last_ok_at=when(name, "ok"),
-            last_failed_at=when(name, "failed"),
-        )
-        for name in names
-    ]
 
 
 def outbox_lag(now: datetime, shop_id: int | None = None) -> OutboxLag:

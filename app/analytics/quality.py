@@ -1,8 +1,10 @@
-"""Analytics pages over other modules' figures: prediction quality (app/risk/report.py) and customer care
-(app/customer_care/stats.py)."""
+"""Analytics pages over other modules' figures: prediction quality (app/risk/report.py's figures, only the
+groupings the page shows) and customer care (app/customer_care/stats.py)."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Callable
 from datetime import UTC, datetime, time
 
 from flask import current_app
@@ -12,7 +14,15 @@ from app.analytics.filters import Filters, week_label, week_monday
 from app.analytics.predictions import load_outcomes
 from app.customer_care.stats import case_rows, survey_rows, weekly_response_times, weekly_survey_scores
 from app.risk.model_store import current_model
-from app.risk.report import build_report
+from app.risk.report import Outcome, eta_figures, iso_week, warning_figures
+from app.risk.report import calibration as report_calibration
+
+
+def _grouped(outcomes: list[Outcome], key: Callable[[Outcome], str]) -> dict[str, list[Outcome]]:
+    groups: dict[str, list[Outcome]] = defaultdict(list)
+    for outcome in outcomes:
+        groups[key(outcome)].append(outcome)
+    return groups
 
 
 def prediction_charts(filters: Filters) -> list[Chart]:
@@ -22,8 +32,7 @@ def prediction_charts(filters: Filters) -> list[Chart]:
         at_risk_p_late=current_model().settings.at_risk_p_late,
         lost_p_lost=current_app.config["RISK_LOST_P_LOST"],
     )
-    report = build_report(outcomes)
-    calibration = report["overall"]["calibration"]
+    calibration = report_calibration(outcomes)
     bins = [row for row in calibration["table"] if row["n"]]
     cal_title = "Calibration of p_late"
     ece = "–" if calibration["ece"] is None else f"{calibration['ece']:.3f}"
@@ -53,7 +62,10 @@ def prediction_charts(filters: Filters) -> list[Chart]:
         ),
     )
     weeks = filters.weeks()
-    by_week = report["by_week"]
+    by_week = {
+        week: {"warnings": warning_figures(group)}
+        for week, group in _grouped(outcomes, lambda o: iso_week(o.delivered_at)).items()
+    }
     labels = [week_label(w) for w in weeks]
     warn_title = "Delay warnings per week: precision and recall"
     warn_description = (
@@ -106,7 +118,10 @@ def prediction_charts(filters: Filters) -> list[Chart]:
             ),
         ),
     )
-    carriers = report["by_carrier"]
+    carriers = {
+        carrier: {"eta": eta_figures(group)}
+        for carrier, group in _grouped(outcomes, lambda o: o.carrier).items()
+    }
     eta_title = "ETA error per carrier (hours)"
     eta_description = (
         "Mean absolute error of the predicted arrival (p50) against the delivery time, in hours, per carrier; "

@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
 import numpy as np
-from sqlalchemy import extract, func, select
+from sqlalchemy import and_, extract, func, or_, select
 
 from app.extensions import db
 from app.models import Claim, ClaimEvent, ClaimState, Shipment
@@ -356,8 +356,12 @@ def _handed_over():
 
 def _shipment_scope(start_at: datetime, end_at: datetime, shop_id: int | None, carrier: str | None) -> list:
     """Shipments handed over in [start_at, end_at), not deleted, of the shop and carrier if given."""
-    handed = _handed_over()
-    where = [handed >= start_at, handed < end_at, Shipment.deleted_at.is_(None)]
+    # `_handed_over()` in the range, spelled so both databases range-scan ix_shipment_shipped
+    handed = or_(
+        and_(Shipment.shipped_at >= start_at, Shipment.shipped_at < end_at),
+        and_(Shipment.shipped_at.is_(None), Shipment.created_at >= start_at, Shipment.created_at < end_at),
+    )
+    where = [handed, Shipment.deleted_at.is_(None)]
     if shop_id is not None:
         where.append(Shipment.shop_id == shop_id)
     if carrier is not None:

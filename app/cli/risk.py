@@ -98,6 +98,13 @@ def format_report(report: dict) -> list[str]:
         f"late parcels warned before their promise ended: {format_share(told['warned_before_deadline_share'])}"
         f" (lead h is their median); told only after it: {told['told_after_deadline']}"
     )
+    first = report["at_first_score"]
+    ece, mae = first["calibration"]["ece"], first["eta"]["mae_hours"]
+    lines.append(
+        f"at the first stored prediction ({first['calibration']['n']} shipments): ECE "
+        f"{'–' if ece is None else f'{ece:.3f}'}, ETA MAE {'–' if mae is None else f'{mae:.1f}'} h, "
+        f"p10-p90 {format_share(first['eta']['p10_p90_coverage'])}"
+    )
     now = report["queue_now"]
     lines.append(
         f"queue now: {now['in_queue']} of {now['active']} active ({format_share(now['share'])}); "

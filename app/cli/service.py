@@ -9,7 +9,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 
 from app.config import INSTANCE_DIR
-from app.secret_key import use_instance_secret_key
+from app.secret_key import use_instance_keys
 
 
 @click.command("worker")
@@ -27,6 +27,7 @@ def worker(metrics_port: int | None, metrics_host: str) -> None:
 
     from app.jobs import schedule_jobs
     from app.metrics import serve_metrics
+    from app.process_figures import flush_figures
 
     app = current_app._get_current_object()
     if app.config["CLOCK"] != "wall":
@@ -36,7 +37,10 @@ def worker(metrics_port: int | None, metrics_host: str) -> None:
         bound = serve_metrics(metrics_host, metrics_port)
         click.echo(f"worker: metrics on http://{metrics_host}:{bound}/metrics")
     click.echo(f"worker: {len(scheduler.get_jobs())} jobs scheduled")
-    scheduler.start()
+    try:
+        scheduler.start()
+    finally:
+        flush_figures(stopping=True)  # the last figures, and the operations page shows a clean stop
 
 
 def follow_sandbox_clock(app: Flask) -> str:
@@ -92,10 +96,11 @@ def embedded(host: str, port: int, sandbox_port: int, smtp_port: int, sms_port: 
     from app.jobs import Job, add_job, schedule_jobs
     from app.models import RiskModelRecord
     from app.models.types import use_clock, utcnow
+    from app.process_figures import flush_figures
     from carriers.sandbox.server import SandboxServer, SandboxSettings
 
     app = current_app._get_current_object()
-    use_instance_secret_key(app.config, INSTANCE_DIR)  # sessions survive restarts with no setup
+    use_instance_keys(app.config, INSTANCE_DIR)  # sessions and stored secrets survive restarts, no setup
     upgrade()
     register = None
     if not app.config["SANDBOX_URL"]:
@@ -137,4 +142,7 @@ def embedded(host: str, port: int, sandbox_port: int, smtp_port: int, sms_port: 
     click.echo(
         f"Leveranse on http://{host}:{server.port}/  (API /api/v1, OpenAPI /api/v1/openapi.json, staff /staff/)"
     )
-    server.serve_forever()
+    try:
+        server.serve_forever()
+    finally:
+        flush_figures(stopping=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from app.claims.reports import reply_channels
 from app.customer_care.text import checked_text
@@ -26,8 +27,11 @@ def shipment_cases(shipment: Shipment) -> list[SupportCase]:
     """The shipment's cases with their messages, oldest first."""
     return list(
         db.session.scalars(
-            select(SupportCase).where(SupportCase.shipment_id == shipment.id).order_by(SupportCase.id)
-        )
+            select(SupportCase)
+            .where(SupportCase.shipment_id == shipment.id)
+            .order_by(SupportCase.id)
+            .options(joinedload(SupportCase.messages))
+        ).unique()
     )
 
 

@@ -1,6 +1,7 @@
 """The service's tables."""
 
 from app.models.admin import CarrierCredential, MessageTemplate
+from app.models.branding import ShopBranding
 from app.models.claim import (
     Claim,
     ClaimAttachment,
@@ -11,6 +12,7 @@ from app.models.claim import (
     RemedyKind,
 )
 from app.models.customer_care import CaseMessage, CaseStatus, SupportCase, SurveyResponse
+from app.models.faq import FaqEntry
 from app.models.notification import (
     CustomerPreference,
     DeliveryAttempt,
@@ -33,6 +35,7 @@ from app.models.planning import (
     VanLoad,
     Vehicle,
 )
+from app.models.process_figures import CarrierMinute, CarrierState, JobMinute, WorkerProcess
 from app.models.risk import RiskModelRecord
 from app.models.shipment import IdempotencyRecord, Shipment, TrackingEvent
 from app.models.shop import ApiKey, Shop
@@ -49,7 +52,9 @@ __all__ = [
     "RemedyKind",
     "ApiKey",
     "CarrierCredential",
+    "CarrierMinute",
     "CarrierService",
+    "CarrierState",
     "CaseMessage",
     "CaseStatus",
     "CustomerPreference",
@@ -57,8 +62,10 @@ __all__ = [
     "DeliveryZone",
     "Depot",
     "DepotClosure",
+    "FaqEntry",
     "GeocodeCache",
     "IdempotencyRecord",
+    "JobMinute",
     "MessageTemplate",
     "Notification",
     "PredictionChange",
@@ -70,6 +77,7 @@ __all__ = [
     "Shipment",
     "ShipmentTriage",
     "Shop",
+    "ShopBranding",
     "ShopNotificationSettings",
     "Slot",
     "SlotTemplate",
@@ -82,4 +90,5 @@ __all__ = [
     "VanLoad",
     "Vehicle",
     "WebhookEndpoint",
+    "WorkerProcess",
 ]

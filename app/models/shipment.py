@@ -18,6 +18,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
+    or_,
+    text,
+    update,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -40,6 +44,29 @@ class Shipment(db.Model):
         Index("ix_shipment_due", "carrier", "next_poll_at"),
         # The API's `updated_since` (a shop's incremental sync) scanned every shipment without it.
         Index("ix_shipment_shop_updated", "shop_id", "updated_at"),
+        # Staff analytics (app/analytics): ranges of ship days (and of hand-over days: shipped_at, else
+        # created_at) and of delivery days, covering the columns the grouped queries read.
+        Index(
+            "ix_shipment_shipped",
+            "shipped_at",
+            "created_at",
+            "carrier",
+            "shop_id",
+            "deleted_at",
+            "first_scan_at",
+        ),
+        Index(
+            "ix_shipment_delivered",
+            "delivered_at",
+            "carrier",
+            "shop_id",
+            "deleted_at",
+            "shipped_at",
+            "promised_date",
+            "service",
+            "origin_country",
+            "destination_country",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -76,8 +103,12 @@ class Shipment(db.Model):
     status: Mapped[Status] = mapped_column(EnumText(Status, 24), default=Status.PENDING, index=True)
     reason: Mapped[str | None] = mapped_column(String(32))
     carrier_eta: Mapped[date | None] = mapped_column(Date)
+    # The carrier's pickup point (carriers.serialize.pickup_to_dict); read it with app.tracking.pickup.
+    pickup_point: Mapped[dict | None] = mapped_column(JSON)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_event_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The earliest stored event that is not `info_received` (a physical scan), kept by ingest.
+    first_scan_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     last_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
@@ -106,7 +137,17 @@ class Shipment(db.Model):
 class TrackingEvent(db.Model):
     """One normalised carrier scan; unique per shipment on a content hash, so ingest is idempotent."""
 
-    __table_args__ = (UniqueConstraint("shipment_id", "content_hash", name="uq_event_content"),)
+    __table_args__ = (
+        UniqueConstraint("shipment_id", "content_hash", name="uq_event_content"),
+        # Exceptions by reason (analytics): a few percent of the events, so a partial index stays small.
+        Index(
+            "ix_event_exception",
+            "shipment_id",
+            "reason",
+            sqlite_where=text("status = 'exception'"),
+            postgresql_where=text("status = 'exception'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     shipment_id: Mapped[int] = mapped_column(ForeignKey("shipment.id", ondelete="CASCADE"), index=True)
@@ -124,6 +165,22 @@ class TrackingEvent(db.Model):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     shipment: Mapped[Shipment] = relationship(back_populates="events")
+
+
+@event.listens_for(TrackingEvent, "after_insert")
+def _keep_first_scan(mapper, connection, target: TrackingEvent) -> None:
+    """An event added through the ORM moves its shipment's `first_scan_at` as ingest's bulk insert does."""
+    if target.status == Status.INFO_RECEIVED.value:
+        return
+    table = Shipment.__table__
+    connection.execute(
+        update(table)
+        .where(
+            table.c.id == target.shipment_id,
+            or_(table.c.first_scan_at.is_(None), table.c.first_scan_at > target.occurred_at),
+        )
+        .values(first_scan_at=target.occurred_at)
+    )
 
 
 class IdempotencyRecord(db.Model):

@@ -42,9 +42,9 @@ class StaffUser(UserMixin, db.Model):
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     # An admin disabled the account: no login, and its sessions were ended.
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # TOTP second factor: the base32 secret (set at enrolment), active once a code was verified
-    # (`totp_enabled_at`); `totp_last_step` refuses a code that was already used.
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # TOTP second factor: the base32 secret (set at enrolment, Fernet-encrypted: app/admin/totp.py), active
+    # once a code was verified (`totp_enabled_at`); `totp_last_step` refuses a code that was already used.
+    totp_secret: Mapped[str | None] = mapped_column(String(200))
     totp_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
 

@@ -212,7 +212,7 @@ def _customer_rows(
         link = unsubscribe_url(current_app.config, shipment.id, channel)
         own_texts = per_transaction("templates", shop.id, lambda: shop_templates(shop.id))
         try:
-            context = _context(shop, shipment, change, link, zone)
+            context = message_context(shop, shipment, change, link, zone)
             rendered = render_for_shop(change.trigger.value, language, context, own_texts)
         except RenderError as exc:
             log.warning("no %s for shipment %s: %s", change.trigger.value, shipment.id, exc)
@@ -320,9 +320,10 @@ def _plain(value: Any) -> Any:
     return value if value is None or isinstance(value, int | float | str | bool) else str(value)
 
 
-def _context(
+def message_context(
     shop: Shop, shipment: Shipment, change: Change, unsubscribe: str, zone: ZoneInfo
 ) -> dict[str, Any]:
+    """What a message about `change` is rendered with (the outbox's rows and the workbench's preview)."""
     return {
         "shop_name": shop.name,
         "tracking_number": shipment.tracking_number,

@@ -7,7 +7,7 @@ stored, so every message carries the fresh ETA.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -25,7 +25,9 @@ from app.notify.enqueue import (
     queue_change,
     withdraw_pending,
 )
+from app.notify.estimate_change import eta_window, move_details
 from app.risk.warning_policy import current_policy
+from app.tracking.pickup import collect_by, pickup_address, shipment_pickup
 from carriers.model import ACTIVE_STATUSES, TERMINAL_STATUSES, Status
 from notifications.model import Trigger
 from planning.prediction import RiskState
@@ -102,13 +104,12 @@ def risk_change(shipment: Shipment, previous_state: str | None, now: datetime) -
             return None
         key = day if episode.number == 1 else f"{day}~{episode.number}"
         details = {"eta_start": eta[0], "eta_end": eta[1], "previous_eta": shipment.promised_date}
-        return Change(Trigger.PREDICTED_DELAY, key, details)
+        return Change(Trigger.PREDICTED_DELAY, key, details | move_details(shipment))
     if state == RiskState.ON_TRACK and p_late < policy.clear_below and shipment.id in _warned_shipments():
         episode = delay_episode(shipment)
         if episode.open:
-            return Change(
-                Trigger.BACK_ON_TRACK, str(episode.number), {"eta_start": eta[0], "eta_end": eta[1]}
-            )
+            details = {"eta_start": eta[0], "eta_end": eta[1]} | move_details(shipment)
+            return Change(Trigger.BACK_ON_TRACK, str(episode.number), details)
     return None
 
 
@@ -228,17 +229,10 @@ def notify_claim(
     return queue_change(shipment, change, tell_customer=tell_customer)
 
 
-def eta_window(shipment: Shipment) -> tuple[date | datetime, date | datetime] | None:
-    """The predicted arrival window (p10..p90), else the carrier's ETA day, else None."""
-    if shipment.eta_p10 and shipment.eta_p90:
-        return shipment.eta_p10, shipment.eta_p90
-    if shipment.carrier_eta:
-        return shipment.carrier_eta, shipment.carrier_eta
-    return None
-
-
 def pickup_details(shipment: Shipment, now: datetime) -> dict[str, Any]:
-    """Where the parcel waits (the pickup scan's location) and until when (available since + hold days)."""
+    """Where the parcel waits (the carrier's pickup point, else the pickup scan's location) and until when
+    (the carrier's last day, else available since + hold days)."""
+    point = shipment_pickup(shipment)
     location = db.session.scalar(
         select(TrackingEvent.location)
         .where(
@@ -248,6 +242,10 @@ def pickup_details(shipment: Shipment, now: datetime) -> dict[str, Any]:
         .order_by(TrackingEvent.occurred_at.desc())
         .limit(1)
     )
-    since = shipment.status_changed_at or now
-    deadline = since + timedelta(days=current_app.config["PICKUP_HOLD_DAYS"])
-    return {"pickup_point": location or None, "pickup_deadline": deadline}
+    named = point is not None and bool(point.name)
+    deadline = collect_by(shipment, point, current_app.config["PICKUP_HOLD_DAYS"], now)
+    return {
+        "pickup_point": point.name if named else location or (point and pickup_address(point)) or None,
+        "pickup_address": (pickup_address(point) or None) if named else None,
+        "pickup_deadline": deadline,
+    }

@@ -13,23 +13,24 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from statistics import median
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import DateTime, func, select, type_coerce
 
 from app.extensions import db
-from app.models import Notification, Shipment, Shop
+from app.models import Notification, PredictionChange, Shipment, Shop
 from app.models.notification import OutboxState
 from app.notify.enqueue import CUSTOMER_CHANNELS
 from app.risk.model_store import current_model
 from app.risk.queue import at_risk_query
 from carriers.model import ACTIVE_STATUSES
 from notifications.model import Trigger
+from planning.prediction.data import AT_RISK_STATES
 
 CALIBRATION_BINS = 10
 # Rows that never reached (and never will reach) the customer: a bad address, or an unsubscribe.
@@ -39,12 +40,13 @@ LIMITATIONS = (
     " not delay outcomes.",
     "A warning is the first predicted_delay outbox row on a customer channel (email or SMS) that was not"
     " dead or cancelled; its created_at is when the customer was warned (quiet hours may delay the send).",
-    "Calibration and ETA error use the last p_late, ETA and p10-p90 stored before delivery (this report"
-    " does not read the prediction history yet), often made late in the journey (see median hours from"
-    " last score to delivery), so they are kinder than at handoff.",
-    "The risk state is cleared on delivery and this report does not read its history: 'in the queue' means a"
-    " predicted_delay or stuck outbox row (any channel) was written for the shipment, or its last stored"
-    " p_late / p_lost was at or above the at-risk / lost threshold.",
+    "Calibration and ETA error are given twice: on the last p_late, ETA and p10-p90 stored before delivery,"
+    " often made late in the journey (see median hours from last score to delivery), and on the first"
+    " one in the prediction history (usually at registration or the first scan), the honest figure for"
+    " what the customer was shown early.",
+    "'In the queue' means the prediction history shows the shipment at_risk, late, stuck or lost before"
+    " delivery, or a predicted_delay or stuck outbox row (any channel) was written for it, or its last"
+    " stored p_late / p_lost was at or above the at-risk / lost threshold.",
 )
 
 
@@ -240,30 +242,47 @@ def load_outcomes(
     )
 
 
+def _naive(column):
+    """`column` read as the stored naive UTC value, skipping UTCDateTime's per-value Python step."""
+    return type_coerce(column, DateTime())
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    return None if value is None else value.replace(tzinfo=UTC)
+
+
+@lru_cache(maxsize=8192)
+def _deadline(promised: date, zone: ZoneInfo) -> datetime:
+    return deadline_of(promised, zone)
+
+
 def outcomes_where(where: list, *, at_risk_p_late: float, lost_p_lost: float) -> list[Outcome]:
-    """The shipments matching `where` (delivered, with a promised date) as outcomes, read with one column
-    query rather than as objects: a quarter of 100,000 shipments stays well under a second."""
-    first_warned = dict(
-        db.session.execute(
-            select(Notification.shipment_id, func.min(Notification.created_at))
-            .join(Shipment, Shipment.id == Notification.shipment_id)
-            .where(
-                *where,
-                Notification.trigger == Trigger.PREDICTED_DELAY.value,
-                Notification.channel.in_(CUSTOMER_CHANNELS),
-                Notification.state.not_in(NOT_TOLD),
-            )
-            .group_by(Notification.shipment_id)
-        ).all()
-    )
-    alerted = set(
-        db.session.scalars(
-            select(Notification.shipment_id)
-            .join(Shipment, Shipment.id == Notification.shipment_id)
-            .where(*where, Notification.trigger.in_([Trigger.PREDICTED_DELAY.value, Trigger.STUCK.value]))
-            .distinct()
+    """The shipments matching `where` (delivered, with a promised date) as outcomes, read as plain column
+    tuples (the report's loader and the analytics page's: 20,000 outcomes in about 0.2 s)."""
+    # One pass over the shipments' delay and stuck messages gives both the first warning and the flag.
+    alerted: set[int] = set()
+    first_warned: dict[int, datetime] = {}
+    messages = db.session.execute(
+        select(
+            Notification.shipment_id,
+            Notification.trigger,
+            Notification.channel,
+            Notification.state,
+            _naive(Notification.created_at),
+        ).where(
+            Notification.shipment_id.in_(select(Shipment.id).where(*where)),
+            Notification.trigger.in_([Trigger.PREDICTED_DELAY.value, Trigger.STUCK.value]),
         )
     )
+    for shipment_id, trigger, channel, state, created in messages:
+        alerted.add(shipment_id)
+        warning = trigger == Trigger.PREDICTED_DELAY.value and channel in CUSTOMER_CHANNELS
+        if (
+            warning
+            and state not in NOT_TOLD
+            and (shipment_id not in first_warned or created < first_warned[shipment_id])
+        ):
+            first_warned[shipment_id] = created
     shop_zones = {
         shop_id: _zone(name) for shop_id, name in db.session.execute(select(Shop.id, Shop.default_timezone))
     }
@@ -274,38 +293,51 @@ def outcomes_where(where: list, *, at_risk_p_late: float, lost_p_lost: float) ->
             Shipment.shop_id,
             Shipment.customer_timezone,
             Shipment.promised_date,
-            Shipment.delivered_at,
+            _naive(Shipment.delivered_at),
             Shipment.p_late,
             Shipment.p_lost,
-            Shipment.eta_p10,
-            Shipment.eta_p50,
-            Shipment.eta_p90,
-            Shipment.risk_computed_at,
+            _naive(Shipment.eta_p10),
+            _naive(Shipment.eta_p50),
+            _naive(Shipment.eta_p90),
+            _naive(Shipment.risk_computed_at),
         )
         .where(*where)
         .order_by(Shipment.id)
-    )
+    ).all()
     outcomes = []
-    for row in rows:
-        zone = _zone(row.customer_timezone) or shop_zones.get(row.shop_id) or UTC_ZONE
+    for (
+        shipment_id,
+        carrier,
+        shop_id,
+        timezone,
+        promised,
+        delivered,
+        p_late,
+        p_lost,
+        p10,
+        p50,
+        p90,
+        scored,
+    ) in rows:
+        zone = _zone(timezone) or shop_zones.get(shop_id) or UTC_ZONE
         flagged = (
-            row.id in alerted
-            or (row.p_late is not None and row.p_late >= at_risk_p_late)
-            or (row.p_lost is not None and row.p_lost >= lost_p_lost)
+            shipment_id in alerted
+            or (p_late is not None and p_late >= at_risk_p_late)
+            or (p_lost is not None and p_lost >= lost_p_lost)
         )
         outcomes.append(
             Outcome(
-                shipment_id=row.id,
-                carrier=row.carrier,
-                deadline=deadline_of(row.promised_date, zone),
-                delivered_at=row.delivered_at,
-                first_warned_at=first_warned.get(row.id),
-                flagged=flagged,
-                p_late=row.p_late,
-                eta_p10=row.eta_p10,
-                eta_p50=row.eta_p50,
-                eta_p90=row.eta_p90,
-                scored_at=row.risk_computed_at,
+                shipment_id,
+                carrier,
+                _deadline(promised, zone),
+                delivered.replace(tzinfo=UTC),
+                _aware(first_warned.get(shipment_id)),
+                flagged,
+                p_late,
+                _aware(p10),
+                _aware(p50),
+                _aware(p90),
+                _aware(scored),
             )
         )
     return outcomes
@@ -338,20 +370,64 @@ def queue_now(shop_id: int | None = None) -> dict:
     }
 
 
+_QUEUE_STATES = tuple(state.value for state in AT_RISK_STATES)
+
+
+def with_history(outcomes: Sequence[Outcome], where: list) -> tuple[list[Outcome], list[Outcome]]:
+    """The outcomes with their queue flag completed from the prediction history (at risk before delivery),
+    and the same outcomes as of their first stored prediction (for calibration and ETA at the start)."""
+    first: dict[int, tuple] = {}
+    queued: set[int] = set()
+    changes = db.session.execute(
+        select(
+            PredictionChange.shipment_id,
+            _naive(PredictionChange.recorded_at),
+            PredictionChange.p_late,
+            _naive(PredictionChange.eta_p10),
+            _naive(PredictionChange.eta_p50),
+            _naive(PredictionChange.eta_p90),
+            PredictionChange.risk_state,
+        )
+        .where(PredictionChange.shipment_id.in_(select(Shipment.id).where(*where)))
+        .order_by(PredictionChange.shipment_id, PredictionChange.recorded_at, PredictionChange.id)
+    )
+    delivered = {o.shipment_id: o.delivered_at.replace(tzinfo=None) for o in outcomes}
+    for shipment_id, at, p_late, p10, p50, p90, state in changes:
+        if at > delivered.get(shipment_id, at):
+            continue
+        first.setdefault(shipment_id, (at, p_late, p10, p50, p90))
+        if state in _QUEUE_STATES:
+            queued.add(shipment_id)
+    completed = [replace(o, flagged=True) if o.shipment_id in queued else o for o in outcomes]
+    at_start = [
+        replace(
+            o, p_late=p, eta_p10=_aware(p10), eta_p50=_aware(p50), eta_p90=_aware(p90), scored_at=_aware(at)
+        )
+        for o in completed
+        if o.shipment_id in first
+        for at, p, p10, p50, p90 in [first[o.shipment_id]]
+    ]
+    return completed, at_start
+
+
 def risk_report(since: date | None = None, until: date | None = None, shop_id: int | None = None) -> dict:
     """The whole report from the database (one shop's, or all shops'): figures on delivered shipments, the
-    queue now, the caveats."""
-    outcomes = load_outcomes(
-        since,
-        until,
-        at_risk_p_late=current_model().settings.at_risk_p_late,
-        lost_p_lost=current_app.config["RISK_LOST_P_LOST"],
-        shop_id=shop_id,
+    same at their first stored prediction, the queue now, the caveats."""
+    where = _delivered_filter(since, until, shop_id)
+    outcomes, at_start = with_history(
+        outcomes_where(
+            where,
+            at_risk_p_late=current_model().settings.at_risk_p_late,
+            lost_p_lost=current_app.config["RISK_LOST_P_LOST"],
+        ),
+        where,
     )
+    calib = calibration(at_start)
     return {
         "since": since.isoformat() if since else None,
         "until": until.isoformat() if until else None,
         **build_report(outcomes),
+        "at_first_score": {"calibration": calib, "eta": eta_figures(at_start)},
         "queue_now": queue_now(shop_id),
         "limitations": list(LIMITATIONS),
     }

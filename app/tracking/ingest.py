@@ -16,6 +16,7 @@ from app.models import Shipment, TrackingEvent
 from app.models.types import utcnow
 from carriers.model import Status, TrackingUpdate
 from carriers.model import TrackingEvent as CarrierEvent
+from carriers.serialize import pickup_to_dict
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +93,32 @@ def store_updates(
     rows = [
         _event_row(shipment.id, event, source, now) for shipment, update in pairs for event in update.events
     ]
-    inserted = Counter(insert_ignoring_conflicts(TrackingEvent, rows, returning=TrackingEvent.shipment_id))
+    keys = insert_ignoring_conflicts(
+        TrackingEvent, rows, returning=(TrackingEvent.shipment_id, TrackingEvent.content_hash)
+    )
+    inserted = Counter(shipment_id for shipment_id, _ in keys)
+    scans = _first_scans(rows, set(keys))
+    for shipment, _ in pairs:
+        scan = scans.get(shipment.id)
+        if scan is not None and (shipment.first_scan_at is None or scan < shipment.first_scan_at):
+            shipment.first_scan_at = scan
     return [_move_status(shipment, update, inserted[shipment.id], now) for shipment, update in pairs]
+
+
+def _first_scans(rows: list[dict], inserted: set[tuple[int, str]]) -> dict[int, datetime]:
+    """The earliest newly stored event per shipment that is not `info_received` (as stored: a scan that
+    was already there keeps the status it was stored with)."""
+    first: dict[int, datetime] = {}
+    for row in rows:
+        if (
+            row["status"] == Status.INFO_RECEIVED.value
+            or (row["shipment_id"], row["content_hash"]) not in inserted
+        ):
+            continue
+        moment = row["occurred_at"].astimezone(UTC)
+        if row["shipment_id"] not in first or moment < first[row["shipment_id"]]:
+            first[row["shipment_id"]] = moment
+    return first
 
 
 def _move_status(shipment: Shipment, update: TrackingUpdate, new_events: int, now: datetime) -> IngestResult:
@@ -104,6 +129,9 @@ def _move_status(shipment: Shipment, update: TrackingUpdate, new_events: int, no
         shipment.last_event_at = newest
     if update.estimated_delivery and not stale:
         shipment.carrier_eta = update.estimated_delivery
+    if update.pickup_point and not stale:
+        # Kept once the carrier stops naming it (delivered): the customer collected it there.
+        shipment.pickup_point = pickup_to_dict(update.pickup_point)
 
     if _should_take_status(shipment, update, stale, newest):
         _take_status(shipment, update)

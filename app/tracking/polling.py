@@ -20,6 +20,7 @@ from app.database import is_postgresql
 from app.extensions import db
 from app.models import Shipment
 from app.models.types import utcnow
+from app.process_figures import record_carrier_call
 from app.tracking.carrier_clients import get_carrier
 from app.tracking.ingest import select_update
 from app.tracking.updates import PollHint, process_no_update, process_updates
@@ -129,6 +130,7 @@ def poll_due_shipments(now: datetime | None = None) -> PollStats:
             carrier, batch = futures[future]
             result, seconds = future.result()
             metrics.poll_batch_seconds.labels(carrier).observe(seconds)
+            record_carrier_call(carrier, result.kind if isinstance(result, CarrierError) else "ok", seconds)
             stats.calls += 1
             done.append(FetchedBatch(carrier, batch, result))
             if sum(len(item.numbers) for item in done) >= chunk or remaining == len(futures):

@@ -3,13 +3,14 @@ and slot fill of the route plans."""
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, request
 
 from app.analytics.charts import Series, bar_chart
-from app.analytics.operations import OVERDUE_AFTER, carrier_health, job_health, outbox_lag, slot_fill
+from app.analytics.operations import OVERDUE_AFTER, carrier_health, outbox_lag, slot_fill
+from app.analytics.process_health import WINDOWS, job_health, process_health
+from app.jobs import JOBS
 from app.models import Role
 from app.models.types import utcnow
 from app.web.staff_auth import staff_required, staff_shop_id
@@ -35,8 +36,14 @@ def age(moment: datetime | None, now: datetime) -> str:
 @bp.get("/")
 @staff_required(Role.VIEWER)
 def index():
-    """Everything on one page; the service clock for database ages, the wall clock for this process's."""
-    now, shop_id = utcnow(), staff_shop_id()
+    """Everything on one page: the service clock for the shipments' ages, the wall clock for the workers'
+    figures, added up over the window chosen (`?window=1h` or `24h`)."""
+    now, wall_now, shop_id = utcnow(), datetime.now(UTC), staff_shop_id()
+    window = request.args.get("window", "1h")
+    if window not in WINDOWS:
+        window = "1h"
+    since = wall_now - WINDOWS[window]
+    processes = process_health(since, wall_now)
     fills = slot_fill(now.date(), shop_id)
     fill_chart = bar_chart(
         "slot-fill",
@@ -51,14 +58,17 @@ def index():
     return render_template(
         "staff/operations/index.html",
         now=now,
-        wall_now=datetime.now(UTC),
-        carriers=carrier_health(now, shop_id),
-        jobs=job_health(),
+        wall_now=wall_now,
+        window=window,
+        windows=list(WINDOWS),
+        processes=processes,
+        operator=shop_id is None,  # hosts and pids are the operator's business, not a shop's
+        carriers=carrier_health(now, since, processes, shop_id),
+        jobs=job_health(since, [job.name for job in JOBS]),
         outbox=outbox,
         fills=fills,
         fill_chart=fill_chart,
         age=age,
         overdue_minutes=int(OVERDUE_AFTER.total_seconds() // 60),
         stale_hours=STALE_EVENT_HOURS,
-        process=os.getpid(),
     )

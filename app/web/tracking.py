@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import hmac
 import re
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
+from babel import dates
 from flask import (
     Blueprint,
     abort,
@@ -18,7 +21,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import format_date, format_time, format_timedelta, get_locale, refresh, to_user_timezone
+from flask_babel import format_timedelta, get_locale, refresh
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -31,13 +34,15 @@ from wtforms.validators import DataRequired, Length
 from app.api.notification_schemas import PreferenceSchema
 from app.claims.reports import report_options, shipment_claims
 from app.extensions import db, limiter
-from app.models import CustomerPreference, Shipment, Shop
+from app.faq.choose import parcel_questions
+from app.models import CustomerPreference, Shipment, Shop, ShopBranding, ShopNotificationSettings
 from app.models.types import utcnow
 from app.notify.enqueue import customer_zone
 from app.notify.links import find_tracking_shipment, tracking_link_expired
-from app.notify.preferences import IncompleteQuietHours, preference_view, save_preference
-from app.notify.settings import shop_settings
-from app.web.tracking_arrival import arrival_text, pickup_point
+from app.notify.preferences import IncompleteQuietHours, save_preference
+from app.notify.settings import default_settings
+from app.web.tracking_arrival import arrival_text, pickup_view
+from app.web.tracking_changes import what_changed
 from carriers.model import Status
 from carriers.numbers import normalise_number
 from carriers.registry import DISPLAY_NAMES
@@ -141,13 +146,36 @@ def select_timezone() -> str:
     return zone.key if zone else "UTC"
 
 
+@dataclass(frozen=True)
+class ParcelRows:
+    """What the parcel pages read besides the shipment, loaded together; holding the rows keeps them in the
+    session's identity map, so later `session.get` calls for them (the layout's branding) read no row."""
+
+    shop: Shop
+    branding: ShopBranding | None
+    settings: ShopNotificationSettings | None
+    preference: CustomerPreference | None
+
+
+def load_parcel_rows(shipment: Shipment) -> ParcelRows:
+    """The shipment's shop with its branding and notification settings, and the customer's preference."""
+    statement = (
+        select(Shop, ShopBranding, ShopNotificationSettings, CustomerPreference)
+        .outerjoin(ShopBranding, ShopBranding.shop_id == Shop.id)
+        .outerjoin(ShopNotificationSettings, ShopNotificationSettings.shop_id == Shop.id)
+        .outerjoin(CustomerPreference, CustomerPreference.shipment_id == shipment.id)
+        .where(Shop.id == shipment.shop_id)
+    )
+    return ParcelRows(*db.session.execute(statement).one())
+
+
 def use_language(shipment: Shipment | None) -> str:
     """`?lang=` > the customer's chosen language > the shipment's language > Accept-Language > English."""
     candidates = [request.args.get("lang")]
     if shipment is not None:
-        preference = db.session.get(CustomerPreference, shipment.id)
-        candidates += [preference and preference.language, shipment.customer_language]
-        g.tracking_zone = customer_zone(shipment)
+        rows = g.tracking_rows = load_parcel_rows(shipment)
+        candidates += [rows.preference and rows.preference.language, shipment.customer_language]
+        g.tracking_zone = customer_zone(shipment, rows.shop)
     candidates.append(request.accept_languages.best_match(LANGUAGES))
     g.tracking_language = next((c for c in candidates if c in LANGUAGES), DEFAULT_LANGUAGE)
     refresh()  # Flask-Babel caches the locale per app context
@@ -312,46 +340,56 @@ def too_many(error):
 def _render_parcel(shipment: Shipment, token: str, **forms):
     verified = is_verified(shipment)
     if verified and "preference_form" not in forms:
-        forms["preference_form"] = _preference_form(shipment)
+        forms["preference_form"] = _preference_form(shipment, g.tracking_rows)
     forms.setdefault("verify_form", VerifyForm(formdata=None))
-    shop = db.session.get(Shop, shipment.shop_id)
+    rows: ParcelRows = g.tracking_rows
     now = utcnow()
+    when = _when_formatter()
+    arrival = arrival_text(shipment, g.tracking_language, g.tracking_zone, now)
+    shown = arrival is not None and arrival.when is not None
     return render_template(
         "tracking/parcel.html",
         shipment=shipment,
-        shop=shop,
+        shop=rows.shop,
         token=token,
         verified=verified,
         status_words=status_words_for(shipment.status),
         steps=progress_steps(shipment.status),
         carrier=DISPLAY_NAMES.get(shipment.carrier, shipment.carrier),
-        arrival=arrival_text(shipment, g.tracking_language, g.tracking_zone, now),
-        pickup=pickup_point(shipment, g.tracking_language, now),
+        arrival=arrival,
+        changed=what_changed(shipment, g.tracking_language, g.tracking_zone, now, shown=shown),
+        pickup=pickup_view(
+            shipment,
+            g.tracking_language,
+            now,
+            reveal=lambda point: verified or not postcode_matches(shipment, point.postcode),
+        ),
         checked=_freshness(shipment.last_checked_at),
-        events=[(_when(e.occurred_at), e) for e in reversed(shipment.events)],
+        events=[(when(e.occurred_at), e) for e in reversed(shipment.events)],
         country=get_locale().territories.get(
             shipment.destination_country or "", shipment.destination_country
         ),
-        delivered=_when(shipment.delivered_at) if shipment.delivered_at else None,
+        delivered=when(shipment.delivered_at) if shipment.delivered_at else None,
         zone=g.tracking_zone.key,
         claims=shipment_claims(shipment) if verified else [],
         report_options=report_options(shipment) if verified else None,
+        faq=parcel_questions(shipment, g.tracking_language),
         **forms,
     )
 
 
-def _preference_form(shipment: Shipment) -> PreferenceForm:
-    current = preference_view(shipment)
-    channels = current["channels"]
+def _preference_form(shipment: Shipment, rows: ParcelRows) -> PreferenceForm:
+    current = rows.preference or CustomerPreference()
+    channels = current.channels
     if channels is None:
-        channels = shop_settings(shipment.shop_id).channels
+        channels = (rows.settings or default_settings(shipment.shop_id)).channels
     choice = next((k for k, v in CHANNEL_CHOICES.items() if sorted(v) == sorted(channels)), "email")
     return PreferenceForm(
         formdata=None,
         channels=choice,
-        language=current["language"] or g.tracking_language,
-        quiet_start=current["quiet_start"] or "",
-        quiet_end=current["quiet_end"] or "",
+        language=current.language or g.tracking_language,
+        quiet_start=current.quiet_start.strftime("%H:%M") if current.quiet_start else "",
+        quiet_end=current.quiet_end.strftime("%H:%M") if current.quiet_end else "",
     )
 
 
@@ -369,11 +407,18 @@ def progress_steps(status: str) -> list[dict] | None:
     return [{"label": label, "state": state} for label, state in zip(labels, states, strict=True)]
 
 
-def _when(moment: datetime) -> str:
-    if g.tracking_language == "th":  # Thai readers count years in the Buddhist era (Babel shows AD)
-        day = format_date(moment, f"d MMM '{to_user_timezone(moment).year + 543}'")
-        return f"{day} {format_time(moment, 'short')}"
-    return f"{format_date(moment, 'medium')} {format_time(moment, 'short')}"
+def _when_formatter() -> Callable[[datetime], str]:
+    # Babel directly, with the locale and zone looked up once per page (Flask-Babel resolves both per call).
+    locale, zone, thai = get_locale(), g.tracking_zone, g.tracking_language == "th"
+
+    def when(moment: datetime) -> str:
+        local = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(zone)
+        clock = dates.format_time(local, "short", locale=locale)
+        # Thai readers count years in the Buddhist era (Babel shows AD)
+        pattern = f"d MMM '{local.year + 543}'" if thai else "medium"
+        return f"{dates.format_date(local, pattern, locale=locale)} {clock}"
+
+    return when
 
 
 def _freshness(checked_at: datetime | None) -> str:

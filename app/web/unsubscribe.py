@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, current_app, render_template, request, url_for
 from sqlalchemy import select, update
 
 from app.extensions import db
@@ -11,9 +11,21 @@ from app.models.notification import OutboxState
 from app.models.types import utcnow
 from app.notify.enqueue import CUSTOMER_CHANNELS, normalised_address
 from app.notify.links import read_unsubscribe_token
+from app.web.tracking import LANGUAGE_NAMES, use_language
 from notifications.errors import InvalidRecipient
 
 bp = Blueprint("unsubscribe", __name__)
+
+
+@bp.context_processor
+def _language_links() -> dict:
+    args = request.view_args or {}
+    return {
+        "language_links": {
+            code: (name, url_for("unsubscribe.confirm", **args, lang=code))
+            for code, name in LANGUAGE_NAMES.items()
+        }
+    }
 
 
 def _target(token: str) -> tuple[Shipment, str, str]:
@@ -42,6 +54,7 @@ def _masked(address: str) -> str:
 def confirm(token: str):
     """Ask before unsubscribing: link scanners follow GETs, so only the POST acts."""
     shipment, channel, address = _target(token)
+    use_language(shipment)
     shop = db.session.get(Shop, shipment.shop_id)
     return render_template(
         "outbox/unsubscribe.html", shop=shop, channel=channel, address=_masked(address), done=False
@@ -78,6 +91,7 @@ def unsubscribe(token: str):
     db.session.commit()
     if one_click:
         return "", 200
+    use_language(shipment)
     shop = db.session.get(Shop, shipment.shop_id)
     return render_template(
         "outbox/unsubscribe.html", shop=shop, channel=channel, address=_masked(address), done=True

@@ -10,16 +10,17 @@ from datetime import datetime
 from flask import current_app
 from sqlalchemy import select
 
+from app.admin.message_templates import render_for_shop, shop_templates
 from app.errors import InvalidInput
 from app.extensions import db
 from app.models import CustomerPreference, Notification, Shipment, Shop
-from app.notify.enqueue import Change, customer_zone, day_key, queue_change
-from app.notify.links import tracking_url, unsubscribe_url
+from app.notify.enqueue import Change, customer_zone, day_key, message_context, queue_change
+from app.notify.estimate_change import move_details
+from app.notify.links import unsubscribe_url
 from app.notify.triggers import delay_episode, eta_window
-from carriers.registry import DISPLAY_NAMES
 from notifications.errors import RenderError
 from notifications.model import Trigger
-from notifications.render import RenderedMessage, render
+from notifications.render import RenderedMessage
 
 #: the messages staff may send from the workbench, with what the picker shows
 STAFF_TRIGGERS: dict[Trigger, str] = {
@@ -52,12 +53,13 @@ def staff_change(shipment: Shipment, trigger: Trigger, now: datetime) -> Change:
         day = day_key(eta[1], zone)
         key = day if episode.number == 1 else f"{day}~{episode.number}"
         details = {"eta_start": eta[0], "eta_end": eta[1], "previous_eta": shipment.promised_date}
-        return Change(trigger, key, details)
+        return Change(trigger, key, details | move_details(shipment))
     if trigger is Trigger.BACK_ON_TRACK:
         episode = delay_episode(shipment)
         if not episode.open:
             raise InvalidInput(f"The customer of {shipment.tracking_number} was never told of a delay.")
-        return Change(trigger, str(episode.number), {"eta_start": eta[0], "eta_end": eta[1]})
+        details = {"eta_start": eta[0], "eta_end": eta[1]} | move_details(shipment)
+        return Change(trigger, str(episode.number), details)
     if trigger is Trigger.STUCK:
         since = shipment.last_event_at or shipment.created_at
         return Change(trigger, since.isoformat(), {"last_event_at": since})
@@ -88,19 +90,11 @@ def preview(shipment: Shipment, trigger: Trigger, now: datetime) -> Preview:
     preference = db.session.get(CustomerPreference, shipment.id)
     language = (preference and preference.language) or shipment.customer_language or shop.default_language
     zone = customer_zone(shipment, shop)
-    context = {
-        "shop_name": shop.name,
-        "tracking_number": shipment.tracking_number,
-        "tracking_url": tracking_url(current_app.config, shipment.id),
-        "unsubscribe_url": unsubscribe_url(current_app.config, shipment.id, "email"),
-        "timezone": zone.key,
-        "customer_name": shipment.customer_name,
-        "carrier": DISPLAY_NAMES.get(shipment.carrier, shipment.carrier),
-        "order_reference": shipment.order_ref,
-        **change.details,
-    }
+    link = unsubscribe_url(current_app.config, shipment.id, "email")
+    context = message_context(shop, shipment, change, link, zone)
     try:
-        message = render(trigger.value, language, context)
+        # the shop's own text when it has one, as the queued message will be (app/notify/enqueue.py)
+        message = render_for_shop(trigger.value, language, context, shop_templates(shop.id))
     except RenderError as error:
         return Preview(shipment, None, str(error), False)
     prefix = f"s{shipment.id}:{trigger.value}:{change.episode}:"

@@ -50,6 +50,7 @@ CODES: dict[M, Code] = {
 }
 _SIGNED = frozenset({M.DELIVERED, M.COLLECTED})
 _PICKUP_DAYS = 14
+POINT_PAGE = "https://www.posten.no/kundeservice/postkontor-info"
 
 
 def _date(value: datetime) -> str:
@@ -174,9 +175,15 @@ def _consignment(item: Tracked) -> dict[str, Any]:
         "eventSet": [_event(scan) for scan in reversed(item.scans)],
         "additionalServiceSet": [],
         "requestedPackage": None,
-        "expectedPickupUnitId": route.pickup_point.site_id,
-        "expectedPickupUnitName": route.pickup_point.name,
     }
+    if any(scan.milestone is M.AVAILABLE_FOR_PICKUP for scan in item.shipment.scans):
+        # Booked to a pickup point: Bring names the expected unit and links its page (opening hours).
+        point = route.pickup_point
+        package |= {
+            "expectedPickupUnitId": point.site_id,
+            "expectedPickupUnitName": point.name,
+            "expectedPickupUnitURL": f"{POINT_PAGE}?enhetsnr={point.site_id}",
+        }
     return {
         "consignmentId": str(int(number_fraction(item.number, "bring-consignment") * 10**17)).zfill(17),
         "previousConsignmentId": "",

@@ -236,6 +236,16 @@ def _result(item: Tracked) -> dict[str, Any]:
             "type": "ESTIMATED_DELIVERY",
             "window": {"begins": f"{day}T08:00:00{offset}", "ends": f"{day}T20:00:00{offset}"},
         }
+    if M.AVAILABLE_FOR_PICKUP in milestones:
+        point = route.pickup_point
+        result["holdAtLocation"] = {
+            "locationId": point.site_id,
+            "locationContactAndAddress": {
+                "contact": {"companyName": point.name},
+                "address": _address(point) | {"streetLines": [point.street]},
+            },
+            "locationType": "FEDEX_OFFICE",
+        }
     if latest.milestone in _DELIVERED:
         result["deliveryDetails"] = {
             "receivedByName": "J.SMITH",

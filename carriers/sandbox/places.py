@@ -34,6 +34,7 @@ class Place:
     site_id: str = ""
     state: str = ""
     local_name: str = ""  # name in the local script, where the carrier shows it (Thailand Post TH)
+    street: str = ""  # pickup points: the carriers that describe them give their street
 
     @property
     def country_alpha3(self) -> str:
@@ -85,21 +86,21 @@ ROUTES: dict[str, tuple[Route, ...]] = {
             ALNABRU,
             Place("Terminal Tiller", "TILLER", "7093", "NO", OSL, "032845"),
             Place("Trondheim", "TRONDHEIM", "7010", "NO", OSL, "971190"),
-            Place("Coop Extra Solsiden", "TRONDHEIM", "7014", "NO", OSL, "122608"),
+            Place("Coop Extra Solsiden", "TRONDHEIM", "7014", "NO", OSL, "122608", street="Beddingen 10"),
         ),
         Route(
             Place("Bergen", "BERGEN", "5003", "NO", OSL, "105003"),
             Place("Terminal Bergen", "BLOMSTERDALEN", "5257", "NO", OSL, "032870"),
             ALNABRU,
             Place("Hamar", "HAMAR", "2317", "NO", OSL, "971230"),
-            Place("Spar Hamar", "HAMAR", "2317", "NO", OSL, "122950"),
+            Place("Spar Hamar", "HAMAR", "2317", "NO", OSL, "122950", street="Torggata 40"),
         ),
         Route(
             Place("Göteborg", "GÖTEBORG", "41104", "SE", STO, "SE41104"),
             Place("Terminal Göteborg", "GÖTEBORG", "42246", "SE", STO, "SE42246"),
             ALNABRU,
             Place("Oslo", "OSLO", "0157", "NO", OSL, "971100"),
-            Place("Narvesen Jernbanetorget", "OSLO", "0154", "NO", OSL, "122001"),
+            Place("Narvesen Jernbanetorget", "OSLO", "0154", "NO", OSL, "122001", street="Jernbanetorget 1"),
             customs=Place("Tollsted Svinesund", "TISTEDALEN", "1792", "NO", OSL, "032890"),
         ),
     ),
@@ -109,21 +110,21 @@ ROUTES: dict[str, tuple[Route, ...]] = {
             SEGELTORP,
             Place("GÖTEBORG PAKETTERMINAL", "GÖTEBORG", "42131", "SE", STO, "164"),
             Place("GÖTEBORG", "GÖTEBORG", "41104", "SE", STO, "41104"),
-            Place("ICA KVANTUM HÖGSBO", "GÖTEBORG", "42132", "SE", STO, "571233"),
+            Place("ICA KVANTUM HÖGSBO", "GÖTEBORG", "42132", "SE", STO, "571233", street="Ostindiegatan 2"),
         ),
         Route(
             Place("MALMÖ", "MALMÖ", "21119", "SE", STO, "500200"),
             Place("MALMÖ PAKETTERMINAL", "MALMÖ", "21376", "SE", STO, "181"),
             SEGELTORP,
             Place("SOLNA", "SOLNA", "17145", "SE", STO, "17145"),
-            Place("HEMKÖP SOLNA C", "SOLNA", "17145", "SE", STO, "570173"),
+            Place("HEMKÖP SOLNA C", "SOLNA", "17145", "SE", STO, "570173", street="Postgången 40"),
         ),
         Route(
             Place("KØBENHAVN", "KØBENHAVN", "1620", "DK", "Europe/Copenhagen", "2000"),
             Place("BRØNDBY PAKKETERMINAL", "BRØNDBY", "2605", "DK", "Europe/Copenhagen", "2050"),
             SEGELTORP,
             Place("STOCKHOLM", "STOCKHOLM", "12067", "SE", STO, "12067"),
-            Place("DIREKTEN HAMMARBY", "STOCKHOLM", "12067", "SE", STO, "500285"),
+            Place("DIREKTEN HAMMARBY", "STOCKHOLM", "12067", "SE", STO, "500285", street="Hammarby allé 93"),
         ),
     ),
     "dhl": (
@@ -157,14 +158,23 @@ ROUTES: dict[str, tuple[Route, ...]] = {
                 "KY",
             ),
             Place("CHICAGO", "CHICAGO", "60601", "US", CHI, state="IL"),
-            Place("The UPS Store 4521", "CHICAGO", "60602", "US", CHI, "6060", "IL"),
+            Place("The UPS Store 4521", "CHICAGO", "60602", "US", CHI, "6060", "IL", street="29 N Wacker Dr"),
         ),
         Route(
             Place("TORONTO", "TORONTO", "M5H 2N2", "CA", "America/Toronto", state="ON"),
             Place("Concord", "CONCORD", "L4K 4X4", "CA", "America/Toronto", "L4K1", "ON"),
             Place("Secaucus", "SECAUCUS", "07094", "US", NYC, "0709", "NJ"),
             Place("NEW YORK", "NEW YORK", "10001", "US", NYC, state="NY"),
-            Place("UPS Access Point Duane Reade", "NEW YORK", "10001", "US", NYC, "1000", "NY"),
+            Place(
+                "UPS Access Point Duane Reade",
+                "NEW YORK",
+                "10001",
+                "US",
+                NYC,
+                "1000",
+                "NY",
+                street="350 5th Ave",
+            ),
             customs=Place(
                 "Louisville Worldport",
                 "LOUISVILLE",
@@ -182,7 +192,16 @@ ROUTES: dict[str, tuple[Route, ...]] = {
             Place("FedEx Ground Kent", "KENT", "98032", "US", LAX, "KENT", "WA"),
             Place("FedEx World Hub", "MEMPHIS", "38118", "US", CHI, "MEM", "TN"),
             Place("NASHVILLE", "NASHVILLE", "37203", "US", CHI, state="TN"),
-            Place("FedEx Office Print & Ship Center", "NASHVILLE", "37203", "US", CHI, "BNAOF", "TN"),
+            Place(
+                "FedEx Office Print & Ship Center",
+                "NASHVILLE",
+                "37203",
+                "US",
+                CHI,
+                "BNAOF",
+                "TN",
+                street="401 Church St",
+            ),
         ),
         Route(
             Place("GUANGZHOU", "GUANGZHOU", "510000", "CN", "Asia/Shanghai"),
@@ -197,7 +216,7 @@ ROUTES: dict[str, tuple[Route, ...]] = {
                 "IN",
             ),
             Place("COLUMBUS", "COLUMBUS", "43215", "US", NYC, state="OH"),
-            Place("FedEx Ship Center", "COLUMBUS", "43215", "US", NYC, "CMHSC", "OH"),
+            Place("FedEx Ship Center", "COLUMBUS", "43215", "US", NYC, "CMHSC", "OH", street="180 N High St"),
             customs=Place(
                 "INDIANAPOLIS", "INDIANAPOLIS", "46241", "US", "America/Indiana/Indianapolis", "IND", "IN"
             ),

@@ -187,7 +187,10 @@ def _shipment(item: Tracked) -> dict[str, Any]:
         body |= {"estimatedTimeOfArrival": eta, "publicTimeOfArrival": eta}
     if milestones.keys() & _PICKUP:
         point = route.pickup_point
-        body["deliveryPoint"] = _location(point, "SERVICE_POINT") | {"servicePointType": "POSTOMBUD"}
+        body["deliveryPoint"] = _location(point, "SERVICE_POINT") | {
+            "servicePointType": "POSTOMBUD",
+            "address": _address(point) | {"street1": point.street},
+        }
     return body
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -94,6 +94,7 @@ CODES: dict[M, UpsCode] = {
     M.RETURNED: UpsCode("D", "RT", "034", "Returned to Sender", "Returned", S.RETURNED),
 }
 _DELIVERED = frozenset({M.DELIVERED, M.COLLECTED, M.RETURNED})
+ACCESS_POINT_HOLD_DAYS = 7  # UPS Access Points keep a parcel 7 days (5 business days in some countries)
 
 
 def _errors(status: int, code: str, message: str) -> Response:
@@ -101,12 +102,15 @@ def _errors(status: int, code: str, message: str) -> Response:
 
 
 def _address(place: Place) -> dict[str, str]:
-    return {
+    address = {
         "city": place.city,
         "stateProvince": place.state,
         "countryCode": place.country,
         "country": place.country,
     }
+    if place.street:  # an Access Point: UPS gives its street, never its name
+        address |= {"addressLine1": place.street, "postalCode": place.postcode}
+    return address
 
 
 def _status(code: UpsCode) -> dict[str, str]:
@@ -217,6 +221,10 @@ def _package(item: Tracked) -> dict[str, Any]:
         "weight": {"unitOfMeasurement": "LBS", "weight": "2.40"},
         "referenceNumber": [],
     }
+    waiting = [scan for scan in item.scans if scan.milestone is M.AVAILABLE_FOR_PICKUP]
+    if waiting:
+        last_day = local_time(waiting[-1]) + timedelta(days=ACCESS_POINT_HOLD_DAYS)
+        package["accessPointInformation"] = {"pickupByDate": last_day.strftime("%Y%m%d")}
     if latest.milestone in _DELIVERED:
         when = local_time(latest)
         package["deliveryDate"] = [{"type": "DEL", "date": when.strftime("%Y%m%d")}]
