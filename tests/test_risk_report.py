@@ -282,3 +282,19 @@ def test_cli_and_page_show_the_first_scores(fixed_set, runner, client):
     client.post("/staff/login", data={"email": "ops@shop.test", "password": PASSWORD})
     page = client.get("/staff/risk/").get_data(as_text=True)
     assert "At the first stored prediction (1 shipments): ECE\n  0.800, ETA error 22.0 h" in page
+
+
+def test_a_high_last_score_alone_is_not_the_queue(app):
+    """At risk needs evidence (planning/prediction/reasons.judge): p_late alone says nothing of the queue."""
+    shop, _ = make_shop()
+    delivered(
+        shop,
+        "Q1",
+        "bring",
+        "2026-11-25T20:00",
+        0.9,
+        "2026-11-25T08:00",
+        "2026-11-25T14:00",
+        "2026-11-25T22:00",
+    )
+    assert risk_report()["overall"]["queue"]["flagged"] == 0

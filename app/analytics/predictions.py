@@ -9,10 +9,9 @@ from app.models import Shipment
 from app.risk.report import Outcome, outcomes_where
 
 
-def load_outcomes(filters: Filters, *, at_risk_p_late: float, lost_p_lost: float) -> list[Outcome]:
+def load_outcomes(filters: Filters, *, lost_p_lost: float) -> list[Outcome]:
     """The shipments delivered in the range with a promised date, as the risk report's outcomes."""
     return outcomes_where(
         [*delivered_scope(filters), Shipment.promised_date.is_not(None)],
-        at_risk_p_late=at_risk_p_late,
         lost_p_lost=lost_p_lost,
     )

@@ -13,7 +13,6 @@ from app.analytics.charts import Chart, Column, Series, Table, bar_chart, calibr
 from app.analytics.filters import Filters, week_label, week_monday
 from app.analytics.predictions import load_outcomes
 from app.customer_care.stats import case_rows, survey_rows, weekly_response_times, weekly_survey_scores
-from app.risk.model_store import current_model
 from app.risk.report import Outcome, eta_figures, iso_week, warning_figures
 from app.risk.report import calibration as report_calibration
 
@@ -27,11 +26,7 @@ def _grouped(outcomes: list[Outcome], key: Callable[[Outcome], str]) -> dict[str
 
 def prediction_charts(filters: Filters) -> list[Chart]:
     """Calibration of p_late, precision of delay warnings per week, ETA error per carrier."""
-    outcomes = load_outcomes(
-        filters,
-        at_risk_p_late=current_model().settings.at_risk_p_late,
-        lost_p_lost=current_app.config["RISK_LOST_P_LOST"],
-    )
+    outcomes = load_outcomes(filters, lost_p_lost=current_app.config["RISK_LOST_P_LOST"])
     calibration = report_calibration(outcomes)
     bins = [row for row in calibration["table"] if row["n"]]
     cal_title = "Calibration of p_late"

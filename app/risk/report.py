@@ -2,10 +2,10 @@
 calibration of p_late and the ETA, overall, by carrier and by ISO week.
 
 A shipment counts once it is delivered (`delivered_at` set, a promised date known). It was late when it
-was delivered after the end of its promised day in the customer's time zone. The service keeps no history
-of predictions: p_late, the ETA and the risk state are overwritten on every re-score and the state is
-cleared when a parcel finishes, so calibration and ETA use the last prediction stored before delivery
-(`risk_computed_at`), and "in the queue" is reconstructed (see `LIMITATIONS`).
+was delivered after the end of its promised day in the customer's time zone. p_late, the ETA and the risk
+state on the shipment are overwritten on every re-score; the prediction history (PredictionChange, a row
+whenever they move) gives the first prediction and whether the parcel was ever in the queue (see
+`LIMITATIONS`).
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from app.extensions import db
 from app.models import Notification, PredictionChange, Shipment, Shop
 from app.models.notification import OutboxState
 from app.notify.enqueue import CUSTOMER_CHANNELS
-from app.risk.model_store import current_model
 from app.risk.queue import at_risk_query
 from carriers.model import ACTIVE_STATUSES
 from notifications.model import Trigger
@@ -46,7 +45,8 @@ LIMITATIONS = (
     " what the customer was shown early.",
     "'In the queue' means the prediction history shows the shipment at_risk, late, stuck or lost before"
     " delivery, or a predicted_delay or stuck outbox row (any channel) was written for it, or its last"
-    " stored p_late / p_lost was at or above the at-risk / lost threshold.",
+    " stored p_lost was at or above the lost threshold (the staff analytics page, which does not read the"
+    " history, uses only the last two).",
 )
 
 
@@ -227,21 +227,6 @@ def _delivered_filter(since: date | None, until: date | None, shop_id: int | Non
     return where
 
 
-def load_outcomes(
-    since: date | None = None,
-    until: date | None = None,
-    *,
-    at_risk_p_late: float,
-    lost_p_lost: float,
-    shop_id: int | None = None,
-) -> list[Outcome]:
-    """The delivered shipments (delivered between `since` and `until`, inclusive; of one shop or all) as
-    outcomes."""
-    return outcomes_where(
-        _delivered_filter(since, until, shop_id), at_risk_p_late=at_risk_p_late, lost_p_lost=lost_p_lost
-    )
-
-
 def _naive(column):
     """`column` read as the stored naive UTC value, skipping UTCDateTime's per-value Python step."""
     return type_coerce(column, DateTime())
@@ -256,7 +241,7 @@ def _deadline(promised: date, zone: ZoneInfo) -> datetime:
     return deadline_of(promised, zone)
 
 
-def outcomes_where(where: list, *, at_risk_p_late: float, lost_p_lost: float) -> list[Outcome]:
+def outcomes_where(where: list, *, lost_p_lost: float) -> list[Outcome]:
     """The shipments matching `where` (delivered, with a promised date) as outcomes, read as plain column
     tuples (the report's loader and the analytics page's: 20,000 outcomes in about 0.2 s)."""
     # One pass over the shipments' delay and stuck messages gives both the first warning and the flag.
@@ -320,11 +305,7 @@ def outcomes_where(where: list, *, at_risk_p_late: float, lost_p_lost: float) ->
         scored,
     ) in rows:
         zone = _zone(timezone) or shop_zones.get(shop_id) or UTC_ZONE
-        flagged = (
-            shipment_id in alerted
-            or (p_late is not None and p_late >= at_risk_p_late)
-            or (p_lost is not None and p_lost >= lost_p_lost)
-        )
+        flagged = shipment_id in alerted or (p_lost is not None and p_lost >= lost_p_lost)
         outcomes.append(
             Outcome(
                 shipment_id,
@@ -417,7 +398,6 @@ def risk_report(since: date | None = None, until: date | None = None, shop_id: i
     outcomes, at_start = with_history(
         outcomes_where(
             where,
-            at_risk_p_late=current_model().settings.at_risk_p_late,
             lost_p_lost=current_app.config["RISK_LOST_P_LOST"],
         ),
         where,
