@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from app.claims.calendar import filing_window
 from app.claims.evidence import Upload, attach, check_uploads
@@ -23,6 +23,11 @@ RULE = "customer_report"
 # "Lost" is never the customer's call: detection opens it from the scans (app/claims/detection.py).
 AFTER_DELIVERY = (ClaimKind.DAMAGED, ClaimKind.MISSING_CONTENTS, ClaimKind.WRONG_ITEM)
 PHOTO_REQUIRED = frozenset(AFTER_DELIVERY)
+_SHIPMENT_CLAIMS = (  # built once: the tracking page asks on every verified visit
+    select(Claim)
+    .where(Claim.shipment_id == bindparam("shipment_id"))
+    .order_by(Claim.opened_at.desc(), Claim.id.desc())
+)
 
 
 @dataclass(frozen=True)
@@ -62,13 +67,7 @@ def reply_channels(shipment: Shipment) -> list[str]:
 
 def shipment_claims(shipment: Shipment) -> list[Claim]:
     """Every claim about the shipment, newest first."""
-    return list(
-        db.session.scalars(
-            select(Claim)
-            .where(Claim.shipment_id == shipment.id)
-            .order_by(Claim.opened_at.desc(), Claim.id.desc())
-        )
-    )
+    return list(db.session.scalars(_SHIPMENT_CLAIMS, {"shipment_id": shipment.id}))
 
 
 def report_problem(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from app.claims.reports import reply_channels
@@ -22,17 +22,17 @@ from app.notify.enqueue import Change, Requested, queue_change
 from notifications.model import Trigger
 from notifications.render import resolve_language
 
+_SHIPMENT_CASES = (  # built once: the tracking page asks on every verified visit
+    select(SupportCase)
+    .where(SupportCase.shipment_id == bindparam("shipment_id"))
+    .order_by(SupportCase.id)
+    .options(joinedload(SupportCase.messages))
+)
+
 
 def shipment_cases(shipment: Shipment) -> list[SupportCase]:
     """The shipment's cases with their messages, oldest first."""
-    return list(
-        db.session.scalars(
-            select(SupportCase)
-            .where(SupportCase.shipment_id == shipment.id)
-            .order_by(SupportCase.id)
-            .options(joinedload(SupportCase.messages))
-        ).unique()
-    )
+    return list(db.session.scalars(_SHIPMENT_CASES, {"shipment_id": shipment.id}).unique())
 
 
 def contact(

@@ -7,13 +7,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from app.extensions import db
 from app.faq.defaults import default_entries
 from app.faq.text import answer_html
 from app.faq.topics import topics_for
 from app.models import FaqEntry, Shipment
+
+_SHOP_ENTRIES = (  # built once: the tracking page asks on every visit
+    select(FaqEntry)
+    .where(
+        FaqEntry.shop_id == bindparam("shop_id"),
+        FaqEntry.language == bindparam("language"),
+        FaqEntry.topic.in_(bindparam("topics", expanding=True)),
+    )
+    .order_by(FaqEntry.id)
+)
 
 
 @dataclass(frozen=True)
@@ -41,11 +51,8 @@ def topic_items(
     shop_id: int, language: str, topics: Sequence[str], *, hidden: bool = False
 ) -> dict[str, list[FaqItem]]:
     """Per topic, its questions in order (hidden shipped ones too when `hidden`), as {topic: [FaqItem]}."""
-    rows = db.session.scalars(
-        select(FaqEntry)
-        .where(FaqEntry.shop_id == shop_id, FaqEntry.language == language, FaqEntry.topic.in_(topics))
-        .order_by(FaqEntry.id)
-    ).all()
+    parameters = {"shop_id": shop_id, "language": language, "topics": list(topics)}
+    rows = db.session.scalars(_SHOP_ENTRIES, parameters).all()
     changes = {(row.topic, row.default_key): row for row in rows if row.default_key is not None}
     found: dict[str, list[FaqItem]] = {}
     for topic in topics:

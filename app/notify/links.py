@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from itsdangerous import BadSignature, TimestampSigner, URLSafeSerializer, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from app.extensions import db
 from app.models import Claim, Shipment
@@ -37,6 +37,7 @@ _TRACKING_SALT = "leveranse.tracking"  # links of the old kind: the signed shipm
 _UNSUBSCRIBE_SALT = "leveranse.unsubscribe"  # old kind: the signed [shipment id, channel]
 _UNSUBSCRIBE_TIMED_SALT = "leveranse.unsubscribe.timed"
 _SURVEY_SALT = "leveranse.survey"
+_BY_LINK_TOKEN = select(Shipment).where(Shipment.link_token == bindparam("token"))  # built once: every page
 
 
 class _ServiceClockSigner(TimestampSigner):
@@ -58,7 +59,7 @@ def tracking_url(config: Mapping[str, Any], shipment_id: int) -> str:
 def find_tracking_shipment(config: Mapping[str, Any], token: str) -> Shipment | None:
     """The shipment a tracking link stands for (expired or not), or None when it is unknown or forged."""
     if "." not in token:  # link tokens are URL-safe base64, which has no dots; signed ids have one
-        return db.session.scalar(select(Shipment).where(Shipment.link_token == token))
+        return db.session.scalar(_BY_LINK_TOKEN, {"token": token})
     try:
         shipment_id = URLSafeSerializer(config["SECRET_KEY"], salt=_TRACKING_SALT).loads(token)
     except BadSignature:

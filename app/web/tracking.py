@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from babel import dates
 from flask import (
@@ -25,8 +27,9 @@ from flask_babel import format_timedelta, get_locale, refresh
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from marshmallow import ValidationError
-from sqlalchemy import select
+from sqlalchemy import Row, bindparam, select
 from wtforms import RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
@@ -35,7 +38,14 @@ from app.api.notification_schemas import PreferenceSchema
 from app.claims.reports import report_options, shipment_claims
 from app.extensions import db, limiter
 from app.faq.choose import parcel_questions
-from app.models import CustomerPreference, Shipment, Shop, ShopBranding, ShopNotificationSettings
+from app.models import (
+    CustomerPreference,
+    Shipment,
+    Shop,
+    ShopBranding,
+    ShopNotificationSettings,
+    TrackingEvent,
+)
 from app.models.types import utcnow
 from app.notify.enqueue import customer_zone
 from app.notify.links import find_tracking_shipment, tracking_link_expired
@@ -83,6 +93,21 @@ STAGE = {
     Status.DELIVERED: 3,
 }  # returning, returned, cancelled and expired have no progress bar
 CHANNEL_CHOICES = {"email": ["email"], "sms": ["sms"], "email+sms": ["email", "sms"], "none": []}
+MAX_FRAGMENTS = 2048  # cached form bodies per process (a few kB each)
+_FRAGMENTS: dict[tuple, Markup] = {}
+_PARCEL_ROWS = (
+    select(Shop, ShopBranding, ShopNotificationSettings, CustomerPreference)
+    .outerjoin(ShopBranding, ShopBranding.shop_id == Shop.id)
+    .outerjoin(ShopNotificationSettings, ShopNotificationSettings.shop_id == Shop.id)
+    .outerjoin(CustomerPreference, CustomerPreference.shipment_id == bindparam("shipment_id"))
+    .where(Shop.id == bindparam("shop_id"))
+)
+# the timeline's columns only (rows, not entities), in the relationship's order
+_EVENTS = (
+    select(TrackingEvent.occurred_at, TrackingEvent.status, TrackingEvent.description, TrackingEvent.location)
+    .where(TrackingEvent.shipment_id == bindparam("shipment_id"))
+    .order_by(TrackingEvent.occurred_at)
+)
 FIELD_ERRORS = {
     "channels": _l("Choose one of the options."),
     "language": _l("Choose one of the languages."),
@@ -126,6 +151,22 @@ def status_words_for(status: str) -> str:
     return str(STATUS_WORDS.get(status, STATUS_WORDS[Status.UNKNOWN]))
 
 
+@bp.app_template_global()
+def cached_fragment(*key: Hashable, caller: Callable[[], str], cache: bool = True) -> Markup:
+    """What the `{% call %}` block renders, kept per process for `key` and the page's language: an empty
+    form's fields render the same for the same values, and WTForms' rendering costs more than the rest of
+    the page. `cache=False` (a form with errors) renders every time."""
+    if not cache:
+        return Markup(caller())
+    full_key = (g.get("tracking_language"), *key)
+    fragment = _FRAGMENTS.get(full_key)
+    if fragment is None:
+        if len(_FRAGMENTS) >= MAX_FRAGMENTS:
+            _FRAGMENTS.clear()
+        fragment = _FRAGMENTS[full_key] = Markup(caller())
+    return fragment
+
+
 @bp.context_processor
 def _language_links() -> dict:
     endpoint = "tracking.parcel" if request.endpoint in {"tracking.verify", "tracking.preferences"} else None
@@ -159,14 +200,8 @@ class ParcelRows:
 
 def load_parcel_rows(shipment: Shipment) -> ParcelRows:
     """The shipment's shop with its branding and notification settings, and the customer's preference."""
-    statement = (
-        select(Shop, ShopBranding, ShopNotificationSettings, CustomerPreference)
-        .outerjoin(ShopBranding, ShopBranding.shop_id == Shop.id)
-        .outerjoin(ShopNotificationSettings, ShopNotificationSettings.shop_id == Shop.id)
-        .outerjoin(CustomerPreference, CustomerPreference.shipment_id == shipment.id)
-        .where(Shop.id == shipment.shop_id)
-    )
-    return ParcelRows(*db.session.execute(statement).one())
+    parameters = {"shop_id": shipment.shop_id, "shipment_id": shipment.id}
+    return ParcelRows(*db.session.execute(_PARCEL_ROWS, parameters).one())
 
 
 def use_language(shipment: Shipment | None) -> str:
@@ -338,14 +373,14 @@ def too_many(error):
 
 
 def _render_parcel(shipment: Shipment, token: str, **forms):
-    verified = is_verified(shipment)
+    verified, rows = is_verified(shipment), g.tracking_rows
     if verified and "preference_form" not in forms:
-        forms["preference_form"] = _preference_form(shipment, g.tracking_rows)
-    forms.setdefault("verify_form", VerifyForm(formdata=None))
-    rows: ParcelRows = g.tracking_rows
+        forms["preference_form"] = _preference_form(shipment, rows)
+    if not verified:  # the verified page has no postcode form
+        forms.setdefault("verify_form", VerifyForm(formdata=None))
     now = utcnow()
-    when = _when_formatter()
-    arrival = arrival_text(shipment, g.tracking_language, g.tracking_zone, now)
+    language, zone = g.tracking_language, g.tracking_zone
+    arrival = arrival_text(shipment, language, zone, now)
     shown = arrival is not None and arrival.when is not None
     return render_template(
         "tracking/parcel.html",
@@ -357,25 +392,29 @@ def _render_parcel(shipment: Shipment, token: str, **forms):
         steps=progress_steps(shipment.status),
         carrier=DISPLAY_NAMES.get(shipment.carrier, shipment.carrier),
         arrival=arrival,
-        changed=what_changed(shipment, g.tracking_language, g.tracking_zone, now, shown=shown),
+        changed=what_changed(shipment, language, zone, now, shown=shown),
         pickup=pickup_view(
             shipment,
-            g.tracking_language,
+            language,
             now,
             reveal=lambda point: verified or not postcode_matches(shipment, point.postcode),
         ),
         checked=_freshness(shipment.last_checked_at),
-        events=[(when(e.occurred_at), e) for e in reversed(shipment.events)],
+        events=[(_when(e.occurred_at, language, zone), e) for e in reversed(_timeline(shipment))],
         country=get_locale().territories.get(
             shipment.destination_country or "", shipment.destination_country
         ),
-        delivered=when(shipment.delivered_at) if shipment.delivered_at else None,
-        zone=g.tracking_zone.key,
+        delivered=_when(shipment.delivered_at, language, zone) if shipment.delivered_at else None,
+        zone=zone.key,
         claims=shipment_claims(shipment) if verified else [],
         report_options=report_options(shipment) if verified else None,
-        faq=parcel_questions(shipment, g.tracking_language),
+        faq=parcel_questions(shipment, language),
         **forms,
     )
+
+
+def _timeline(shipment: Shipment) -> Sequence[Row]:
+    return db.session.execute(_EVENTS, {"shipment_id": shipment.id}).all()
 
 
 def _preference_form(shipment: Shipment, rows: ParcelRows) -> PreferenceForm:
@@ -407,18 +446,14 @@ def progress_steps(status: str) -> list[dict] | None:
     return [{"label": label, "state": state} for label, state in zip(labels, states, strict=True)]
 
 
-def _when_formatter() -> Callable[[datetime], str]:
-    # Babel directly, with the locale and zone looked up once per page (Flask-Babel resolves both per call).
-    locale, zone, thai = get_locale(), g.tracking_zone, g.tracking_language == "th"
-
-    def when(moment: datetime) -> str:
-        local = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(zone)
-        clock = dates.format_time(local, "short", locale=locale)
-        # Thai readers count years in the Buddhist era (Babel shows AD)
-        pattern = f"d MMM '{local.year + 543}'" if thai else "medium"
-        return f"{dates.format_date(local, pattern, locale=locale)} {clock}"
-
-    return when
+@functools.lru_cache(maxsize=4096)  # a parcel's scan times read the same on every visit
+def _when(moment: datetime, language: str, zone: ZoneInfo) -> str:
+    # Babel directly: Flask-Babel resolves the locale and the zone again for every call
+    locale = LOCALES[language]
+    local = (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(zone)
+    # Thai readers count years in the Buddhist era (Babel shows AD)
+    pattern = f"d MMM '{local.year + 543}'" if language == "th" else "medium"
+    return f"{dates.format_date(local, pattern, locale=locale)} {dates.format_time(local, 'short', locale=locale)}"
 
 
 def _freshness(checked_at: datetime | None) -> str:
