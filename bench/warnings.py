@@ -19,6 +19,7 @@ from app.risk.warning_policy import HOLDOUT_SHARE, WARN_FLOOR, choose_policy, wa
 from carriers.sandbox.history import HistoryMode, generate_history
 from planning.prediction import RiskSettings, train
 from planning.prediction.in_flight import replay
+from planning.prediction.reasons import has_evidence
 
 N = 20_000
 WARN_TARGET, QUEUE_TARGET = 0.8, 0.5
@@ -43,7 +44,7 @@ def _variant(model, test, events) -> dict:
     played = replay(test, events)
     predictions, _, moving = model.predict_with_position(played.snapshots)
     p = np.array([x.p_late for x in predictions])[moving]
-    flaggable = np.array([x.p_late >= 0.5 or bool(x.details) for x in predictions])[moving]
+    flaggable = np.array([x.p_late >= 0.5 or has_evidence(x.details) for x in predictions])[moving]
     late = np.array([r.delivered_at is None or r.delivered_at >= r.shipment.promise_end for r in test], float)
     owner_late = late[played.owners][moving]
     delivered = [test[i].delivered_at for i in played.owners[moving]]

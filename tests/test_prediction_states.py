@@ -25,6 +25,7 @@ from planning.prediction import (
 )
 from planning.prediction.data import AT_RISK_STATES, LEFT_STATES, Place, ShipmentInfo
 from planning.prediction.in_flight import SILENCE
+from planning.prediction.reasons import RowFacts, judge
 
 OSLO, BANGKOK = ZoneInfo("Europe/Oslo"), ZoneInfo("Asia/Bangkok")
 PROMISED = date(2024, 3, 6)
@@ -330,3 +331,35 @@ def test_out_for_delivery_when_the_promise_ends_before_the_transit_clock_starts(
         [prediction] = trained().predict_many([snap])
     assert friday <= prediction.eta_p10 <= prediction.eta_p50 <= prediction.eta_p90
     assert prediction.p_late < 0.5
+
+
+def _facts(**overrides) -> RowFacts:
+    values = dict(
+        state=S.AT_RISK,
+        status=Status.IN_TRANSIT,
+        signals=frozenset(),
+        today=date(2024, 3, 4),
+        promised=date(2024, 3, 6),
+        past=False,
+        eta_p50=date(2024, 3, 6),
+        arrived_late=None,
+        p_late=0.3,
+        scanned=True,
+        dwell_business_days=0.1,
+        normal_gap_days=0.5,
+        km_to_go=None,
+        recent_late_rate=None,
+        usual_late_rate=0.1,
+        recent_half_life_days=7.0,
+    )
+    return RowFacts(**(values | overrides))
+
+
+def test_at_risk_needs_evidence_about_the_parcel_itself() -> None:
+    # On its lane's odds alone, or with its lane running late, a parcel less likely late than not is on track.
+    assert judge(_facts())[0] is S.ON_TRACK
+    state, reasons = judge(_facts(recent_late_rate=0.45))
+    assert state is S.ON_TRACK and [r.key for r in reasons] == ["lane_running_late"]
+    # A carrier delay scan, or odds above even, keep it at risk.
+    assert judge(_facts(signals=frozenset({Reason.CARRIER_DELAY.value})))[0] is S.AT_RISK
+    assert judge(_facts(p_late=0.7, eta_p50=date(2024, 3, 7)))[0] is S.AT_RISK

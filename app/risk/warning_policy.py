@@ -28,6 +28,7 @@ from app.risk.model_store import risk_settings
 from carriers.model import Reason, Status
 from planning.prediction import HistoryRecord, RiskModel, RiskSettings, ScanEvent, train
 from planning.prediction.in_flight import replay
+from planning.prediction.reasons import has_evidence
 
 SUMMARY_KEY = "warning_policy"
 QUEUE_KEY = "queue_policy"
@@ -94,15 +95,15 @@ def warning_tracks(
     """Replay `records` through `model`: p_late at handoff, after each scan and every STEP, up to the
     end of the promised day in the destination's zone or delivery, whichever is first.
 
-    A moment at which the parcel could not be flagged at any threshold (below even odds with nothing but
-    its lane's odds to show: planning/prediction/reasons.judge) counts as p_late 0.
+    A moment at which the parcel could not be flagged at any threshold (below even odds with nothing about
+    the parcel itself to show: planning/prediction/reasons.judge) counts as p_late 0.
     """
     played = replay(records, events)
     per_record: dict[int, list[tuple[datetime, float]]] = defaultdict(list)
     for i, snapshot, prediction in zip(
         played.owners.tolist(), played.snapshots, model.predict_many(played.snapshots), strict=True
     ):
-        flaggable = prediction.p_late >= 0.5 or bool(prediction.details)
+        flaggable = prediction.p_late >= 0.5 or has_evidence(prediction.details)
         per_record[i].append((snapshot.now, prediction.p_late if flaggable else 0.0))
     return [
         WarningTrack(

@@ -148,13 +148,23 @@ def _fallback(f: RowFacts) -> RiskReason:
     return RiskReason("delay_likely", text, (("percent", pct), ("promised", f.promised)))
 
 
+# Reasons about the lane or the odds, not about this parcel: context, never evidence on their own.
+CONTEXT_KEYS = frozenset({"lane_running_late", "delay_likely"})
+
+
+def has_evidence(reasons: tuple[RiskReason, ...] | list[RiskReason]) -> bool:
+    """Whether any reason is about the parcel itself (a carrier report, silence, a delay, a failed attempt…)."""
+    return any(r.key not in CONTEXT_KEYS for r in reasons)
+
+
 def judge(f: RowFacts) -> tuple[RiskState, tuple[RiskReason, ...]]:
     """The parcel's state and the reasons that apply now.
 
-    At risk needs something to look at: a parcel the model flags on its lane's odds alone, and less likely
-    late than not, is on track (neither queued for staff nor warned), as early on most of its kind are.
+    At risk needs something to look at: a parcel the model flags on its lane's odds alone (or its lane's
+    recent lateness), and less likely late than not, is on track — neither queued for staff nor warned —,
+    as early on most of its kind are.
     """
-    if f.state is RiskState.AT_RISK and f.p_late < 0.5 and not _in_flight(f):
+    if f.state is RiskState.AT_RISK and f.p_late < 0.5 and not has_evidence(_in_flight(f)):
         f = replace(f, state=RiskState.ON_TRACK)
     return f.state, explain(f)
 
