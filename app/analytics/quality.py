@@ -3,31 +3,18 @@ groupings the page shows) and customer care (app/customer_care/stats.py)."""
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable
 from datetime import UTC, datetime, time
-
-from flask import current_app
 
 from app.analytics.charts import Chart, Column, Series, Table, bar_chart, calibration_chart, line_chart
 from app.analytics.filters import Filters, week_label, week_monday
-from app.analytics.predictions import load_outcomes
+from app.analytics.predictions import prediction_figures
 from app.customer_care.stats import case_rows, survey_rows, weekly_response_times, weekly_survey_scores
-from app.risk.report import Outcome, eta_figures, iso_week, warning_figures
-from app.risk.report import calibration as report_calibration
-
-
-def _grouped(outcomes: list[Outcome], key: Callable[[Outcome], str]) -> dict[str, list[Outcome]]:
-    groups: dict[str, list[Outcome]] = defaultdict(list)
-    for outcome in outcomes:
-        groups[key(outcome)].append(outcome)
-    return groups
 
 
 def prediction_charts(filters: Filters) -> list[Chart]:
     """Calibration of p_late, precision of delay warnings per week, ETA error per carrier."""
-    outcomes = load_outcomes(filters, lost_p_lost=current_app.config["RISK_LOST_P_LOST"])
-    calibration = report_calibration(outcomes)
+    figures = prediction_figures(filters)
+    calibration = figures.calibration
     bins = [row for row in calibration["table"] if row["n"]]
     cal_title = "Calibration of p_late"
     ece = "–" if calibration["ece"] is None else f"{calibration['ece']:.3f}"
@@ -57,17 +44,14 @@ def prediction_charts(filters: Filters) -> list[Chart]:
         ),
     )
     weeks = filters.weeks()
-    by_week = {
-        week: {"warnings": warning_figures(group)}
-        for week, group in _grouped(outcomes, lambda o: iso_week(o.delivered_at)).items()
-    }
+    by_week = figures.by_week
     labels = [week_label(w) for w in weeks]
     warn_title = "Delay warnings per week: precision and recall"
     warn_description = (
         "Precision: share of customers warned of a delay whose parcel was late; recall: share of late "
         "parcels whose customer was warned before delivery. Per week of delivery."
     )
-    rows = [(label, by_week[label]["warnings"]) for label in labels if label in by_week]
+    rows = [(label, by_week[label]) for label in labels if label in by_week]
     warnings_chart = Chart(
         "warnings",
         warn_title,
@@ -80,11 +64,9 @@ def prediction_charts(filters: Filters) -> list[Chart]:
             [
                 Series(
                     "precision",
-                    [by_week.get(label, {}).get("warnings", {}).get("precision") for label in labels],
+                    [by_week.get(label, {}).get("precision") for label in labels],
                 ),
-                Series(
-                    "recall", [by_week.get(label, {}).get("warnings", {}).get("recall") for label in labels]
-                ),
+                Series("recall", [by_week.get(label, {}).get("recall") for label in labels]),
             ],
             percent=True,
             y_max=1.0,
@@ -113,10 +95,7 @@ def prediction_charts(filters: Filters) -> list[Chart]:
             ),
         ),
     )
-    carriers = {
-        carrier: {"eta": eta_figures(group)}
-        for carrier, group in _grouped(outcomes, lambda o: o.carrier).items()
-    }
+    carriers = figures.by_carrier
     eta_title = "ETA error per carrier (hours)"
     eta_description = (
         "Mean absolute error of the predicted arrival (p50) against the delivery time, in hours, per carrier; "
@@ -132,7 +111,7 @@ def prediction_charts(filters: Filters) -> list[Chart]:
             eta_title,
             eta_description,
             names,
-            [Series("mean absolute error", [carriers[c]["eta"]["mae_hours"] for c in names])],
+            [Series("mean absolute error", [carriers[c]["mae_hours"] for c in names])],
             unit=" h",
         ),
         Table(
@@ -145,9 +124,9 @@ def prediction_charts(filters: Filters) -> list[Chart]:
             tuple(
                 (
                     c,
-                    carriers[c]["eta"]["n"],
-                    carriers[c]["eta"]["mae_hours"],
-                    carriers[c]["eta"]["p10_p90_coverage"],
+                    carriers[c]["n"],
+                    carriers[c]["mae_hours"],
+                    carriers[c]["p10_p90_coverage"],
                 )
                 for c in names
             ),

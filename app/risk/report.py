@@ -20,7 +20,8 @@ from statistics import median
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
-from sqlalchemy import DateTime, func, select, type_coerce
+from sqlalchemy import ColumnElement, DateTime, func, select, type_coerce
+from sqlalchemy.orm import InstrumentedAttribute
 
 from app.extensions import db
 from app.models import Notification, PredictionChange, Shipment, Shop
@@ -103,24 +104,31 @@ def _share(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
+def warning_counts(delivered: int, late: int, warned: int, hits: int) -> dict:
+    """Delivered, late, warned and warned-and-late counts with the warnings' precision and recall."""
+    return {
+        "delivered": delivered,
+        "late": late,
+        "warned": warned,
+        "warned_and_late": hits,
+        "precision": _share(hits, warned),
+        "recall": _share(hits, late),
+    }
+
+
 def warning_figures(outcomes: Sequence[Outcome]) -> dict:
     """Precision and recall of delay warnings, and the lead time (hours before the deadline) of true ones.
 
     The median lead is over the warnings that were predictions, given before the promise ended; a parcel
     first seen (or first told) after that is counted apart, as `told_after_deadline`.
     """
-    late = [o for o in outcomes if o.late]
+    late = sum(o.late for o in outcomes)
     warned = [o for o in outcomes if o.warned]
     hits = [o for o in warned if o.late]
     leads = [(o.deadline - o.first_warned_at).total_seconds() / 3600 for o in hits]
     ahead = [lead for lead in leads if lead > 0]
     return {
-        "delivered": len(outcomes),
-        "late": len(late),
-        "warned": len(warned),
-        "warned_and_late": len(hits),
-        "precision": _share(len(hits), len(warned)),
-        "recall": _share(len(hits), len(late)),
+        **warning_counts(len(outcomes), late, len(warned), len(hits)),
         "lead_time_hours_median": round(median(ahead), 2) if ahead else None,
         "warned_before_deadline_share": _share(len(ahead), len(hits)),
         "told_after_deadline": len(hits) - len(ahead),
@@ -142,15 +150,19 @@ def queue_figures(outcomes: Sequence[Outcome]) -> dict:
 
 def calibration(outcomes: Sequence[Outcome], bins: int = CALIBRATION_BINS) -> dict:
     """Reliability table of p_late in equal-width bins and the ECE (bin-size-weighted mean |observed − p|)."""
-    scored = [o for o in outcomes if o.p_late is not None]
-    groups: dict[int, list[Outcome]] = defaultdict(list)
-    for o in scored:
-        groups[min(int(o.p_late * bins), bins - 1)].append(o)
+    return calibration_table([(o.p_late, o.late) for o in outcomes if o.p_late is not None], bins)
+
+
+def calibration_table(scored: Sequence[tuple[float, bool]], bins: int = CALIBRATION_BINS) -> dict:
+    """`calibration` of (p_late, late) pairs."""
+    groups: dict[int, list[tuple[float, bool]]] = defaultdict(list)
+    for pair in scored:
+        groups[min(int(pair[0] * bins), bins - 1)].append(pair)
     table, ece = [], 0.0
     for b in range(bins):
         rows = groups.get(b, [])
-        mean_p = sum(o.p_late for o in rows) / len(rows) if rows else None
-        observed = sum(o.late for o in rows) / len(rows) if rows else None
+        mean_p = sum(p for p, _ in rows) / len(rows) if rows else None
+        observed = sum(late for _, late in rows) / len(rows) if rows else None
         if rows:
             ece += len(rows) * abs(observed - mean_p)
         table.append(
@@ -166,22 +178,29 @@ def calibration(outcomes: Sequence[Outcome], bins: int = CALIBRATION_BINS) -> di
 
 def eta_figures(outcomes: Sequence[Outcome]) -> dict:
     """ETA p50 absolute error (hours, days) and the share delivered inside p10–p90, on the last prediction."""
-    with_eta = [o for o in outcomes if o.eta_p50 is not None]
-    errors = [abs((o.delivered_at - o.eta_p50).total_seconds()) / 3600 for o in with_eta]
-    band = [o for o in with_eta if o.eta_p10 is not None and o.eta_p90 is not None]
-    inside = sum(o.eta_p10 <= o.delivered_at <= o.eta_p90 for o in band)
     before = [
         (o.delivered_at - o.scored_at).total_seconds() / 3600
         for o in outcomes
         if o.scored_at is not None and o.scored_at <= o.delivered_at
     ]
+    return {
+        **eta_accuracy([(o.delivered_at, o.eta_p10, o.eta_p50, o.eta_p90) for o in outcomes]),
+        "last_score_hours_before_delivery_median": round(median(before), 2) if before else None,
+    }
+
+
+def eta_accuracy(rows: Sequence[tuple[datetime, datetime | None, datetime | None, datetime | None]]) -> dict:
+    """`eta_figures` but the last score's age, of (delivered_at, eta_p10, eta_p50, eta_p90) rows."""
+    with_eta = [row for row in rows if row[2] is not None]
+    errors = [abs((delivered - p50).total_seconds()) / 3600 for delivered, _, p50, _ in with_eta]
+    band = [row for row in with_eta if row[1] is not None and row[3] is not None]
+    inside = sum(p10 <= delivered <= p90 for delivered, p10, _, p90 in band)
     mae = sum(errors) / len(errors) if errors else None
     return {
         "n": len(with_eta),
         "mae_hours": None if mae is None else round(mae, 2),
         "mae_days": None if mae is None else round(mae / 24, 3),
         "p10_p90_coverage": _share(inside, len(band)),
-        "last_score_hours_before_delivery_median": round(median(before), 2) if before else None,
     }
 
 
@@ -227,7 +246,7 @@ def _delivered_filter(since: date | None, until: date | None, shop_id: int | Non
     return where
 
 
-def _naive(column):
+def stored_utc(column: ColumnElement | InstrumentedAttribute) -> ColumnElement:
     """`column` read as the stored naive UTC value, skipping UTCDateTime's per-value Python step."""
     return type_coerce(column, DateTime())
 
@@ -237,14 +256,22 @@ def _aware(value: datetime | None) -> datetime | None:
 
 
 @lru_cache(maxsize=8192)
-def _deadline(promised: date, zone: ZoneInfo) -> datetime:
-    return deadline_of(promised, zone)
+def utc_deadline(promised: date, timezone: str | None, shop_zone: ZoneInfo | None) -> datetime:
+    """The deadline of a promised day (see `deadline_of`) in the customer's zone, else the shop's, else
+    UTC, as naive UTC."""
+    return deadline_of(promised, _zone(timezone) or shop_zone or UTC_ZONE).replace(tzinfo=None)
 
 
-def outcomes_where(where: list, *, lost_p_lost: float) -> list[Outcome]:
-    """The shipments matching `where` (delivered, with a promised date) as outcomes, read as plain column
-    tuples (the report's loader and the analytics page's: 20,000 outcomes in about 0.2 s)."""
-    # One pass over the shipments' delay and stuck messages gives both the first warning and the flag.
+def shop_zones() -> dict[int, ZoneInfo | None]:
+    """Every shop's default time zone (None where unset or unknown), the fallback for the customer's."""
+    return {
+        shop_id: _zone(name) for shop_id, name in db.session.execute(select(Shop.id, Shop.default_timezone))
+    }
+
+
+def alerts_where(where: list) -> tuple[set[int], dict[int, datetime]]:
+    """Of the shipments matching `where`: those with a delay or stuck message (any channel, any state),
+    and the first delay warning (naive UTC) of those whose customer was told."""
     alerted: set[int] = set()
     first_warned: dict[int, datetime] = {}
     messages = db.session.execute(
@@ -253,7 +280,7 @@ def outcomes_where(where: list, *, lost_p_lost: float) -> list[Outcome]:
             Notification.trigger,
             Notification.channel,
             Notification.state,
-            _naive(Notification.created_at),
+            stored_utc(Notification.created_at),
         ).where(
             Notification.shipment_id.in_(select(Shipment.id).where(*where)),
             Notification.trigger.in_([Trigger.PREDICTED_DELAY.value, Trigger.STUCK.value]),
@@ -268,27 +295,37 @@ def outcomes_where(where: list, *, lost_p_lost: float) -> list[Outcome]:
             and (shipment_id not in first_warned or created < first_warned[shipment_id])
         ):
             first_warned[shipment_id] = created
-    shop_zones = {
-        shop_id: _zone(name) for shop_id, name in db.session.execute(select(Shop.id, Shop.default_timezone))
-    }
-    rows = db.session.execute(
-        select(
-            Shipment.id,
-            Shipment.carrier,
-            Shipment.shop_id,
-            Shipment.customer_timezone,
-            Shipment.promised_date,
-            _naive(Shipment.delivered_at),
-            Shipment.p_late,
-            Shipment.p_lost,
-            _naive(Shipment.eta_p10),
-            _naive(Shipment.eta_p50),
-            _naive(Shipment.eta_p90),
-            _naive(Shipment.risk_computed_at),
+    return alerted, first_warned
+
+
+def outcomes_where(where: list, *, lost_p_lost: float) -> list[Outcome]:
+    """The shipments matching `where` (delivered, with a promised date) as outcomes, read as plain column
+    tuples (the report's loader: 20,000 outcomes in about 0.2 s)."""
+    alerted, first_warned = alerts_where(where)
+    zones = shop_zones()
+    db.session.flush()  # the connection's rows skip the ORM's row handling, and its autoflush
+    rows = (
+        db.session.connection()
+        .execute(
+            select(
+                Shipment.id,
+                Shipment.carrier,
+                Shipment.shop_id,
+                Shipment.customer_timezone,
+                Shipment.promised_date,
+                stored_utc(Shipment.delivered_at),
+                Shipment.p_late,
+                Shipment.p_lost,
+                stored_utc(Shipment.eta_p10),
+                stored_utc(Shipment.eta_p50),
+                stored_utc(Shipment.eta_p90),
+                stored_utc(Shipment.risk_computed_at),
+            )
+            .where(*where)
+            .order_by(Shipment.id)
         )
-        .where(*where)
-        .order_by(Shipment.id)
-    ).all()
+        .all()
+    )
     outcomes = []
     for (
         shipment_id,
@@ -304,13 +341,12 @@ def outcomes_where(where: list, *, lost_p_lost: float) -> list[Outcome]:
         p90,
         scored,
     ) in rows:
-        zone = _zone(timezone) or shop_zones.get(shop_id) or UTC_ZONE
         flagged = shipment_id in alerted or (p_lost is not None and p_lost >= lost_p_lost)
         outcomes.append(
             Outcome(
                 shipment_id,
                 carrier,
-                _deadline(promised, zone),
+                utc_deadline(promised, timezone, zones.get(shop_id)).replace(tzinfo=UTC),
                 delivered.replace(tzinfo=UTC),
                 _aware(first_warned.get(shipment_id)),
                 flagged,
@@ -362,11 +398,11 @@ def with_history(outcomes: Sequence[Outcome], where: list) -> tuple[list[Outcome
     changes = db.session.execute(
         select(
             PredictionChange.shipment_id,
-            _naive(PredictionChange.recorded_at),
+            stored_utc(PredictionChange.recorded_at),
             PredictionChange.p_late,
-            _naive(PredictionChange.eta_p10),
-            _naive(PredictionChange.eta_p50),
-            _naive(PredictionChange.eta_p90),
+            stored_utc(PredictionChange.eta_p10),
+            stored_utc(PredictionChange.eta_p50),
+            stored_utc(PredictionChange.eta_p90),
             PredictionChange.risk_state,
         )
         .where(PredictionChange.shipment_id.in_(select(Shipment.id).where(*where)))
