@@ -1,10 +1,10 @@
 """The customer tracking page under load: the verified page of a branded shop through gunicorn on loopback.
 
-Usage: python bench/tracking_page.py [--rate 200] [--seconds 60] [--workers 4] [--processes 4]
-                                     [--threads 8] [--server-threads 1] [--postgres URL]
+Usage: python bench/tracking_page.py [--rate 200] [--seconds 60] [--workers 3] [--processes 4]
+                                     [--threads 8] [--server-threads 2] [--postgres URL]
 Seeds a shop with branding (colours and a logo) and a parcel on its way with 14 carrier scans, a customer
-and a conversation, starts `gunicorn wsgi:app` as in production (sync workers; `--server-threads` above 1
-runs gthread workers instead, which keep the clients' connections alive), verifies the postcode once
+and a conversation, starts `gunicorn wsgi:app` as the README advises for production (gthread workers, which
+keep the clients' connections alive; `--server-threads 1` runs sync workers), verifies the postcode once
 per load process (as a customer does), then sends requests on an open-loop schedule: `--processes` client
 processes, each with `--threads` keep-alive connections, together `--rate` requests a second for
 `--seconds`. Latency counts from the moment a request was due, so a slow server cannot hide its queue
@@ -193,8 +193,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rate", type=float, default=200)
     parser.add_argument("--seconds", type=float, default=60)
-    parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--server-threads", type=int, default=1, help="above 1: gthread workers (keep-alive)")
+    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--server-threads", type=int, default=2, help="above 1: gthread workers (keep-alive)")
     parser.add_argument("--processes", type=int, default=4)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--postgres", help="a PostgreSQL URL (a scratch database) instead of a SQLite file")
