@@ -129,8 +129,13 @@ def test_a_real_worker_and_this_process_add_up(app, client, sandbox, database_ur
             assert time.monotonic() < deadline, log.read_text(errors="replace")[-3000:]
             time.sleep(0.2)
     finally:
-        process.send_signal(signal.SIGINT)  # a clean stop writes its last figures
-        process.wait(timeout=30)
+        process.send_signal(signal.SIGTERM)  # a clean stop writes its last figures
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()  # never leave a worker polling the next test's database
+            process.wait()
+            raise
     login(client)
     html = client.get("/staff/operations/").get_data(as_text=True)
     assert carrier_row(html, "bring")[1:4] == ["3", "100.0 %", "0"]

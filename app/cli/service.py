@@ -37,10 +37,23 @@ def worker(metrics_port: int | None, metrics_host: str) -> None:
         bound = serve_metrics(metrics_host, metrics_port)
         click.echo(f"worker: metrics on http://{metrics_host}:{bound}/metrics")
     click.echo(f"worker: {len(scheduler.get_jobs())} jobs scheduled")
+    stop_on_signals()
     try:
         scheduler.start()
     finally:
         flush_figures(stopping=True)  # the last figures, and the operations page shows a clean stop
+
+
+def stop_on_signals() -> None:
+    """Stop cleanly on SIGTERM (what process managers send) and on SIGINT, even when the process was started
+    with SIGINT ignored (a background job of a non-interactive shell inherits that, and would never stop)."""
+    import signal
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGINT, interrupt)
 
 
 def follow_sandbox_clock(app: Flask) -> str:
@@ -142,6 +155,7 @@ def embedded(host: str, port: int, sandbox_port: int, smtp_port: int, sms_port: 
     click.echo(
         f"Leveranse on http://{host}:{server.port}/  (API /api/v1, OpenAPI /api/v1/openapi.json, staff /staff/)"
     )
+    stop_on_signals()
     try:
         server.serve_forever()
     finally:
