@@ -7,15 +7,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
-
 from app.analytics.delivery import delivered_scope
 from app.analytics.filters import Filters
-from app.extensions import db
 from app.models import Shipment
 from app.risk.report import (
     alerts_where,
     calibration_table,
+    delivered_rows,
     eta_accuracy,
     shop_zones,
     stored_utc,
@@ -39,26 +37,18 @@ def prediction_figures(filters: Filters) -> PredictionFigures:
     where = [*delivered_scope(filters), Shipment.promised_date.is_not(None)]
     _, first_warned = alerts_where(where)
     zones = shop_zones()
-    db.session.flush()  # the connection's rows skip the ORM's row handling, and its autoflush
-    rows = (
-        db.session.connection()
-        .execute(
-            select(
-                Shipment.id,
-                Shipment.carrier,
-                Shipment.shop_id,
-                Shipment.customer_timezone,
-                Shipment.promised_date,
-                stored_utc(Shipment.delivered_at),
-                Shipment.p_late,
-                stored_utc(Shipment.eta_p10),
-                stored_utc(Shipment.eta_p50),
-                stored_utc(Shipment.eta_p90),
-            )
-            .where(*where)
-            .order_by(Shipment.id)  # the report's order, so that sums of floats come out the same
-        )
-        .all()
+    rows = delivered_rows(
+        where,
+        Shipment.id,
+        Shipment.carrier,
+        Shipment.shop_id,
+        Shipment.customer_timezone,
+        Shipment.promised_date,
+        stored_utc(Shipment.delivered_at),
+        Shipment.p_late,
+        stored_utc(Shipment.eta_p10),
+        stored_utc(Shipment.eta_p50),
+        stored_utc(Shipment.eta_p90),
     )
     scored: list[tuple[float, bool]] = []
     weeks: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
