@@ -4,13 +4,11 @@ headless Chromium against the app on a loopback port with CSRF on. One browser s
 from __future__ import annotations
 
 import io
-import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from PIL import Image
-from werkzeug.serving import make_server
 
 from app import create_app
 from app.admin.branding import BrandingChanges, update_branding
@@ -23,6 +21,7 @@ from app.models.types import utcnow
 from app.notify.links import survey_token, unsubscribe_url
 from app.web.branding import public_shop_key
 from tests.axe import axe_source, run_axe
+from tests.browser import serve
 from tests.factories import make_shipment, make_shop
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -112,14 +111,8 @@ def site(tmp_path_factory):
             "unsubscribe": unsubscribe_url(app.config, delivered.id, "email").rsplit("/", 1)[1],
         }
         db.session.remove()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", tokens
-    server.shutdown()
-    thread.join(5)
-    with app.app_context():
-        db.engine.dispose()
+    with serve(app) as base:
+        yield base, tokens
 
 
 @pytest.fixture(scope="module")

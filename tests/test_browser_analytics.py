@@ -3,17 +3,16 @@ page policy is not violated."""
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from app import create_app
 from app.config import TestConfig
 from app.extensions import db
 from app.models import Role
+from tests.browser import serve
 from tests.factories import PASSWORD, make_shipment, make_shop, make_staff
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -47,14 +46,8 @@ def site(tmp_path_factory):
             )
         make_staff("viewer@shop.test", Role.VIEWER)
         db.session.remove()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
-    with app.app_context():
-        db.engine.dispose()
+    with serve(app) as base:
+        yield base
 
 
 @pytest.fixture(scope="module")

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from app import create_app
 from app.config import TestConfig
@@ -16,6 +14,7 @@ from app.extensions import db, limiter
 from app.models import Role, SupportCase, SurveyResponse
 from app.models.types import utcnow
 from app.notify.links import survey_token
+from tests.browser import serve
 from tests.factories import PASSWORD, make_shipment, make_shop, make_staff
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -52,14 +51,8 @@ def site(tmp_path_factory):
             "survey": survey_token(app.config, shipment.id),
         }
         db.session.remove()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield app, f"http://127.0.0.1:{server.server_port}", data
-    server.shutdown()
-    thread.join(5)
-    with app.app_context():
-        db.engine.dispose()
+    with serve(app) as base:
+        yield app, base, data
 
 
 @pytest.fixture(scope="module")

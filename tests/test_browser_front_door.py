@@ -3,18 +3,17 @@ loopback port with CSRF on and the real content security policy."""
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from werkzeug.serving import make_server
 
 from app import create_app
 from app.config import TestConfig
 from app.extensions import db, limiter
 from app.models.types import utcnow
+from tests.browser import serve
 from tests.factories import make_shipment, make_shop
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -51,14 +50,8 @@ def site(tmp_path_factory):
         )
         shipment_id = shipment.id
         db.session.remove()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", shipment_id
-    server.shutdown()
-    thread.join(5)
-    with app.app_context():
-        db.engine.dispose()
+    with serve(app) as base:
+        yield base, shipment_id
 
 
 @pytest.fixture(scope="module")

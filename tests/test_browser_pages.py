@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -10,13 +9,13 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from app import create_app
 from app.config import TestConfig
 from app.extensions import db, limiter
 from app.models import Claim, TrackingEvent
 from app.models.types import utcnow
+from tests.browser import serve
 from tests.factories import PASSWORD, make_shipment, make_shop, make_staff
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -76,14 +75,8 @@ def site(tmp_path_factory):
         make_staff()
         data = {"shipment_id": shipment.id, "token": shipment.link_token}
         db.session.remove()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield app, f"http://127.0.0.1:{server.server_port}", data
-    server.shutdown()
-    thread.join(5)
-    with app.app_context():
-        db.engine.dispose()
+    with serve(app) as base:
+        yield app, base, data
 
 
 @pytest.fixture(scope="module")

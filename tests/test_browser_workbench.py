@@ -3,14 +3,12 @@ queue, snooze one shipment, tell two customers at once (preview, then send)."""
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from werkzeug.serving import make_server
 
 from app import create_app
 from app.config import TestConfig
@@ -18,6 +16,7 @@ from app.extensions import db, limiter
 from app.models import Notification, ShipmentTriage
 from app.models.staff import Role
 from app.models.types import utcnow
+from tests.browser import serve
 from tests.factories import PASSWORD, make_shipment, make_shop, make_staff
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -62,14 +61,8 @@ def site(tmp_path_factory):
             )
         make_staff("agent@shop.test", Role.AGENT)
         db.session.remove()
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield app, f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(5)
-    with app.app_context():
-        db.engine.dispose()
+    with serve(app) as base:
+        yield app, base
 
 
 @pytest.fixture(scope="module")
